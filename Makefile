@@ -1,0 +1,75 @@
+# Konvergensi — `make run` runs one night end to end, `make test` runs the tests.
+# Both set everything up first: virtualenv, packages, embedded PostgreSQL, Airflow home.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+export KONVERGENSI_DATA_DIR ?= $(CURDIR)/.data
+export PYTHONPATH := $(CURDIR)/include
+export AIRFLOW_HOME := $(KONVERGENSI_DATA_DIR)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export AIRFLOW__LOGGING__LOGGING_LEVEL := INFO
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := False
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export PATH := $(VENV)/bin:$(PATH)
+
+WITH_WAREHOUSE := $(PY) -m konvergensi.warehouse exec --
+RUN_DATE ?= $(shell date -u +%Y-%m-%d)
+SIM_MONTHS ?= 12
+SIM_CHILDREN ?= 23000
+SIM_SEED ?= 42
+N ?= 1000000
+
+.PHONY: help setup run test test-unit bench psql stop clean
+
+help:
+	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
+	@echo "make test                                         unit and integration tests"
+	@echo "make bench [N=1000000]                            ingestion and z-score throughput"
+	@echo "make psql [SQL='select …']                        psql on the warehouse"
+	@echo "make stop                                         stop the embedded PostgreSQL"
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing packages into $(VENV) (first time takes a few minutes) …"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
+	@echo "Preparing the Airflow home in $(AIRFLOW_HOME) …"
+	@mkdir -p $(AIRFLOW_HOME)
+	@airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+
+dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
+	@echo "Parsing the dbt project …"
+	@cd dbt_project && DBT_PROFILES_DIR=. dbt parse --quiet
+
+setup: $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db dbt_project/target/manifest.json
+
+run: setup
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.night --run-date $(RUN_DATE) $(if $(LANDING_DIR),--landing-dir $(LANDING_DIR),--simulate --months $(SIM_MONTHS) --children $(SIM_CHILDREN) --seed $(SIM_SEED))
+
+test: setup
+	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" $(or $(TESTS),tests)
+
+test-unit: setup
+	@$(PY) -m pytest -m unit tests
+
+bench: setup
+	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)
+
+psql: $(VENV)/.installed
+	@$(WITH_WAREHOUSE) bash -c 'psql "$$WAREHOUSE_URL" $(if $(SQL),-c "$(SQL)")'
+
+stop: $(VENV)/.installed
+	@$(PY) -m konvergensi.warehouse stop
+
+clean: stop
+	rm -rf $(KONVERGENSI_DATA_DIR) dbt_project/target dbt_project/logs expectations/uncommitted

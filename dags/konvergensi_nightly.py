@@ -1,0 +1,84 @@
+"""Nightly e-PPGBM load: ingest → dbt (Cosmos) → quality gate → atomic publish.
+
+The DAG file stays thin: every task calls a function in include/konvergensi/. The dbt graph is
+rendered from the manifest that `make setup` writes (dbt parse), so parsing this file runs no dbt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.exceptions import AirflowFailException
+from airflow.sdk import dag, get_current_context, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+if str(PROJECT_DIR / "include") not in sys.path:
+    sys.path.append(str(PROJECT_DIR / "include"))
+
+from konvergensi import nightly_tasks  # noqa: E402
+
+
+@dag(
+    dag_id="konvergensi_nightly",
+    description="e-PPGBM exports → raw → dbt star schema → Great Expectations gate → published marts",
+    schedule="0 19 * * *",  # 02:00 WIB
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "konvergensi", "retries": 0},
+    tags=["konvergensi", "e-ppgbm"],
+    doc_md=__doc__,
+)
+def konvergensi_nightly():
+    @task(retries=3, retry_delay=timedelta(minutes=2), retry_exponential_backoff=True)
+    def ingest_eppgbm() -> dict:
+        context = get_current_context()
+        return nightly_tasks.ingest(context["run_id"], os.environ.get("KONVERGENSI_LANDING_DIR"))
+
+    transform = DbtTaskGroup(
+        group_id="transform",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=MANIFEST if MANIFEST.exists() else None,
+            install_dbt_deps=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="konvergensi",
+            target_name="warehouse",
+            profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.DBT_LS,
+            test_behavior=TestBehavior.BUILD,
+            # a test on two models (relationships) runs once both exist, not with the first one
+            should_detach_multiple_parents_tests=True,
+        ),
+        operator_args={"install_deps": False},
+        default_args={"retries": 0},
+    )
+
+    @task(retries=0)
+    def quality_gate() -> dict:
+        from konvergensi.gate import GateFailed
+
+        try:
+            return nightly_tasks.gate(get_current_context()["run_id"])
+        except GateFailed as failure:
+            raise AirflowFailException(str(failure)) from failure
+
+    @task(retries=1)
+    def publish_marts() -> None:
+        nightly_tasks.publish(get_current_context()["run_id"])
+
+    ingest_eppgbm() >> transform >> quality_gate() >> publish_marts()
+
+
+konvergensi_nightly()

@@ -1,0 +1,1 @@
+"""Konvergensi: the production path (extract, load, transform, gate, publish) of the warehouse."""

@@ -1,0 +1,1 @@
+"""Ingestion of source exports into the raw schema."""

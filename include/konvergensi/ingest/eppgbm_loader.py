@@ -1,0 +1,263 @@
+"""Nightly load of e-PPGBM exports from the landing directory into raw.eppgbm_measurements.
+
+Per file, in one transaction: read (streamed), clean, pseudonymise, COPY the usable rows into
+raw.eppgbm_measurements and the unusable ones into raw.eppgbm_quarantine, then record the file in
+ops.file_loads. A file already loaded with the same checksum is skipped; a file whose content
+changed replaces its earlier rows; a file that cannot be read is recorded as rejected with the
+reason, and the other files of the night still load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import psycopg
+
+from konvergensi.db import connect, ensure_schema
+from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
+from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
+from konvergensi.pseudonyms import Pseudonymiser
+from konvergensi.settings import pseudonym_key
+
+log = logging.getLogger(__name__)
+
+EXPORT_SUFFIXES = {".xlsx", ".xls", ".csv", ".html", ".htm", ".txt"}
+IN_FLIGHT_MARKERS = ("~$", ".part", ".tmp", ".crdownload", ".partial")
+
+LINEAGE_COLUMNS = ("batch_id", "source_file", "file_checksum", "source_row")
+KEY_COLUMNS = ("child_nik_key", "child_person_key")
+MEASUREMENT_COLUMNS = LINEAGE_COLUMNS + RAW_COLUMNS + KEY_COLUMNS
+QUARANTINE_COLUMNS = LINEAGE_COLUMNS + ("reason", "record")
+
+
+@dataclass
+class FileResult:
+    file_name: str
+    checksum: str
+    file_format: str | None
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    replaced_checksum: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    batch_id: int
+    files: list[FileResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "batch_id": self.batch_id,
+            "files_loaded": self.count("loaded"),
+            "files_skipped": self.count("skipped"),
+            "files_rejected": self.count("rejected"),
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "rejected": [{"file": f.file_name, "error": f.error} for f in self.files if f.status == "rejected"],
+        }
+
+
+def discover_files(landing_dir: Path) -> list[Path]:
+    """Every delivered file under the landing directory, in a stable order.
+
+    Hidden files and files still being uploaded (`~$…`, `.part`, `.tmp`) are left for a later night.
+    """
+    if not landing_dir.is_dir():
+        raise FileNotFoundError(f"landing directory {landing_dir} does not exist")
+    found = []
+    for path in sorted(landing_dir.rglob("*")):
+        relative = path.relative_to(landing_dir)
+        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
+            continue
+        if any(marker in path.name for marker in IN_FLIGHT_MARKERS):
+            continue
+        found.append(path)
+    return found
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _csv_bytes(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False, null_value="")
+    return buffer.getvalue()
+
+
+class EppgbmLoader:
+    """Loads one night's e-PPGBM files; one instance per run."""
+
+    def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, chunk_rows: int = 50_000):
+        self.connection = connection
+        self.run_id = run_id
+        self.landing_dir = landing_dir
+        self.chunk_rows = chunk_rows
+        self.pseudonyms = Pseudonymiser(pseudonym_key())
+
+    def run(self) -> IngestReport:
+        files = discover_files(self.landing_dir)
+        with self.connection.transaction():
+            batch_id = self.connection.execute(
+                "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
+                (self.run_id, str(self.landing_dir)),
+            ).fetchone()[0]
+        report = IngestReport(self.run_id, batch_id)
+        log.info("e-PPGBM: %d file(s) in %s, batch %d", len(files), self.landing_dir, batch_id)
+        for number, path in enumerate(files, start=1):
+            result = self.load_file(path, batch_id)
+            report.files.append(result)
+            log.info(
+                "[%d/%d] %s: %s, %d read, %d loaded, %d quarantined%s (%.1f s)",
+                number, len(files), result.file_name, result.status, result.rows_read, result.rows_loaded,
+                result.rows_quarantined, f" — {result.error}" if result.error else "", result.seconds,
+            )  # fmt: skip
+        with self.connection.transaction():
+            self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
+        return report
+
+    def load_file(self, path: Path, batch_id: int) -> FileResult:
+        started = time.perf_counter()
+        name = path.relative_to(self.landing_dir).as_posix()
+        checksum = file_checksum(path)
+        result = FileResult(name, checksum, None, "loaded")
+        previous, duplicate_of = self._previous_versions(name, checksum)
+        if previous == checksum:
+            result.status, result.error = "skipped", "already loaded with this checksum"
+        elif duplicate_of:
+            result.status, result.error = "skipped", f"same content as {duplicate_of}, already loaded"
+        else:
+            try:
+                if path.suffix.lower() not in EXPORT_SUFFIXES:
+                    raise UnreadableFile(f"unsupported file type {path.suffix or '(none)'}")
+                result.file_format = sniff_format(path)
+                with self.connection.transaction():
+                    if previous:
+                        self._forget(name)
+                        result.replaced_checksum = previous
+                    self._copy_rows(path, result, batch_id)
+                    self._record(result, batch_id)
+                result.seconds = time.perf_counter() - started
+                return result
+            except (UnreadableFile, psycopg.DataError, pl.exceptions.PolarsError, OSError) as error:
+                result.status, result.error = "rejected", str(error).strip().splitlines()[0]
+                result.rows_loaded = result.rows_quarantined = 0
+        with self.connection.transaction():
+            self._record(result, batch_id)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _previous_versions(self, name: str, checksum: str) -> tuple[str | None, str | None]:
+        """(checksum of this name's loaded version, another file currently loaded with this content)."""
+        rows = self.connection.execute(
+            """
+            with current_versions as (
+                select distinct on (file_name) file_name, file_checksum
+                from ops.file_loads where status = 'loaded'
+                order by file_name, file_load_id desc
+            )
+            select
+                (select file_checksum from current_versions where file_name = %(name)s),
+                (select min(file_name) from current_versions where file_checksum = %(checksum)s and file_name <> %(name)s)
+            """,
+            {"name": name, "checksum": checksum},
+        ).fetchone()
+        return rows[0], rows[1]
+
+    def _forget(self, name: str) -> None:
+        self.connection.execute("delete from raw.eppgbm_measurements where source_file = %s", (name,))
+        self.connection.execute("delete from raw.eppgbm_quarantine where source_file = %s", (name,))
+
+    def _chunks(self, path: Path, result: FileResult, batch_id: int) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        lineage = [
+            pl.lit(batch_id, dtype=pl.Int64).alias("batch_id"),
+            pl.lit(result.file_name).alias("source_file"),
+            pl.lit(result.checksum).alias("file_checksum"),
+        ]
+        for chunk in read_chunks(path, result.file_format or "csv", self.chunk_rows):
+            kept, quarantined = clean(chunk)
+            result.rows_read += chunk.height
+            result.rows_loaded += kept.height
+            result.rows_quarantined += quarantined.height
+            kept = kept.with_columns(
+                *lineage,
+                self.pseudonyms.column(kept["nik"], "nik:").alias("child_nik_key"),
+                self.pseudonyms.column(kept["person_material"]).alias("child_person_key"),
+            ).select(MEASUREMENT_COLUMNS)
+            yield kept, quarantined.with_columns(*lineage).select(QUARANTINE_COLUMNS)
+
+    def _copy_rows(self, path: Path, result: FileResult, batch_id: int) -> None:
+        # One COPY at a time per connection: quarantined rows wait in a spooled file meanwhile.
+        with self.connection.cursor() as cursor, tempfile.SpooledTemporaryFile(max_size=16 << 20) as quarantine:
+            statement = f"copy raw.eppgbm_measurements ({', '.join(MEASUREMENT_COLUMNS)}) from stdin (format csv)"
+            with cursor.copy(statement) as copy:
+                for kept, quarantined in self._chunks(path, result, batch_id):
+                    copy.write(_csv_bytes(kept))
+                    if quarantined.height:
+                        quarantine.write(_csv_bytes(quarantined))
+            if result.rows_quarantined:
+                quarantine.seek(0)
+                statement = f"copy raw.eppgbm_quarantine ({', '.join(QUARANTINE_COLUMNS)}) from stdin (format csv)"
+                with cursor.copy(statement) as copy:
+                    while block := quarantine.read(1 << 20):
+                        copy.write(block)
+
+    def _record(self, result: FileResult, batch_id: int) -> None:
+        self.connection.execute(
+            """
+            insert into ops.file_loads (batch_id, run_id, file_name, file_checksum, file_format, status, rows_read,
+                rows_loaded, rows_quarantined, replaced_checksum, error, finished_at)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+            """,
+            (
+                batch_id, self.run_id, result.file_name, result.checksum, result.file_format, result.status,
+                result.rows_read, result.rows_loaded, result.rows_quarantined, result.replaced_checksum, result.error,
+            ),
+        )  # fmt: skip
+
+
+def ingest_eppgbm(landing_dir: Path, run_id: str, *, url: str | None = None) -> IngestReport:
+    """Load every new or changed e-PPGBM export in `landing_dir`; one run at a time."""
+    with connect(url) as connection:
+        ensure_schema(connection)
+        connection.execute("select pg_advisory_lock(hashtext('konvergensi.ingest.eppgbm'))")
+        connection.commit()
+        try:
+            return EppgbmLoader(connection, run_id, Path(landing_dir)).run()
+        finally:
+            connection.execute("select pg_advisory_unlock(hashtext('konvergensi.ingest.eppgbm'))")
+            connection.commit()

@@ -1,0 +1,214 @@
+"""Readers for the file formats e-PPGBM exports arrive in.
+
+Every reader yields polars DataFrames of at most `chunk_rows` rows whose columns are our field
+names (see eppgbm_columns) holding the cell text, plus `source_row`: the row number a person sees
+in a spreadsheet (the header row counts). Values stay text here; cleaning decides what they mean.
+Large files are streamed: no reader holds more than one chunk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from konvergensi.ingest.eppgbm_columns import HeaderError, map_headers
+
+HEADER_SEARCH_ROWS = 10
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be read as an e-PPGBM export; the message says why."""
+
+
+def sniff_format(path: Path) -> str:
+    """'xlsx', 'html' (an HTML table saved with .xls), 'csv', or raise UnreadableFile."""
+    head = path.open("rb").read(4096)
+    if not head:
+        raise UnreadableFile("empty file")
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnreadableFile("binary Excel 97-2003 workbook: save it as .xlsx or .csv and deliver again")
+    lowered = head.lower()
+    if b"<table" in lowered or b"<html" in lowered or b"<!doctype html" in lowered:
+        return "html"
+    if b"\x00" in head:
+        raise UnreadableFile("binary file that is neither .xlsx nor text")
+    return "csv"
+
+
+def read_chunks(path: Path, file_format: str, chunk_rows: int = 50_000) -> Iterator[pl.DataFrame]:
+    """Yield chunks of the file as text DataFrames keyed by our field names."""
+    if file_format == "csv":
+        yield from _read_csv(path, chunk_rows)
+    elif file_format == "xlsx":
+        yield from _rows_to_chunks(_xlsx_rows(path), chunk_rows)
+    elif file_format == "html":
+        yield from _rows_to_chunks(_html_rows(path), chunk_rows)
+    else:
+        raise UnreadableFile(f"unknown format {file_format!r}")
+
+
+def _cell_text(value: object) -> str | None:
+    """Spreadsheet cell to text as a person would read it (a NIK typed as a number stays whole)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e17:
+            return str(int(value))
+        return repr(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _find_header(rows: Iterator[tuple[int, list[object]]]) -> tuple[int, list[str | None]]:
+    """Return (row number, field per column) of the header among the first rows."""
+    last_error: HeaderError | None = None
+    for row_number, cells in rows:
+        try:
+            return row_number, map_headers(cells)
+        except HeaderError as error:
+            if any(c not in (None, "") for c in cells):
+                last_error = error
+        if row_number >= HEADER_SEARCH_ROWS:
+            break
+    raise UnreadableFile(str(last_error) if last_error else "no header row found")
+
+
+def _rows_to_chunks(rows: Iterator[tuple[int, list[object]]], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    """Group (row number, cells) into DataFrames after locating and mapping the header."""
+    header_row, fields = _find_header(rows)
+    keep = [(i, f) for i, f in enumerate(fields) if f]
+    names = [f for _, f in keep]
+    width = len(fields)
+    buffer: dict[str, list[str | None]] = {name: [] for name in names}
+    numbers: list[int] = []
+    for row_number, cells in rows:
+        if row_number <= header_row:
+            continue
+        if all(c is None or c == "" for c in cells):
+            continue
+        if len(cells) > width and any(_cell_text(c) for c in cells[width:]):
+            raise UnreadableFile(f"row {row_number}: {len(cells)} cells but the header has {width} columns")
+        for index, name in keep:
+            buffer[name].append(_cell_text(cells[index]) if index < len(cells) else None)
+        numbers.append(row_number)
+        if len(numbers) >= chunk_rows:
+            yield _frame(buffer, numbers)
+            buffer = {name: [] for name in names}
+            numbers = []
+    if numbers:
+        yield _frame(buffer, numbers)
+
+
+def _frame(buffer: dict[str, list[str | None]], numbers: list[int]) -> pl.DataFrame:
+    columns = {"source_row": pl.Series(numbers, dtype=pl.Int32)}
+    columns.update({name: pl.Series(values, dtype=pl.String) for name, values in buffer.items()})
+    return pl.DataFrame(columns)
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many types for a damaged zip
+        raise UnreadableFile(f"damaged .xlsx: {error}") from error
+    try:
+        sheet = workbook.worksheets[0]
+        for row_number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield row_number, list(row)
+    finally:
+        workbook.close()
+
+
+def _html_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
+    from lxml import etree
+
+    row_number = 0
+    try:
+        for _, element in etree.iterparse(str(path), events=("end",), tag="tr", html=True, recover=True):
+            row_number += 1
+            cells = [" ".join(cell.itertext()).strip() or None for cell in element if cell.tag in ("td", "th")]
+            element.clear()
+            yield row_number, cells
+    except etree.LxmlError as error:
+        raise UnreadableFile(f"damaged HTML table: {error}") from error
+    if row_number == 0:
+        raise UnreadableFile("HTML file without table rows")
+
+
+def _detect_encoding(path: Path) -> str:
+    """'utf-8' when the whole file decodes as UTF-8, else 'cp1252' (what Excel on Windows writes)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while block := handle.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    encoding = _detect_encoding(path)
+    with path.open(encoding=encoding, errors="strict", newline="") as handle:
+        first_line = handle.readline().lstrip("\ufeff")
+    separator = ";" if first_line.count(";") > first_line.count(",") else ","
+    header = next(csv.reader([first_line], delimiter=separator), [])
+    try:
+        fields = map_headers(header)
+    except HeaderError as error:
+        raise UnreadableFile(str(error)) from error
+
+    if encoding != "utf-8":
+        yield from _read_csv_slow(path, encoding, separator, chunk_rows)
+        return
+    # read_csv_batched, not scan_csv().collect_batches(): the latter ends quietly on a parse error.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        reader = pl.read_csv_batched(
+            path,
+            separator=separator,
+            has_header=True,
+            infer_schema_length=0,
+            row_index_name="source_row",
+            row_index_offset=2,
+            batch_size=chunk_rows,
+            encoding="utf8",
+        )
+    try:
+        while batches := reader.next_batches(1):
+            for batch in batches:
+                columns = batch.columns[1:]
+                yield batch.select(
+                    pl.col("source_row").cast(pl.Int32),
+                    *[pl.col(c).str.strip_chars().replace("", None).alias(f) for c, f in zip(columns, fields) if f],
+                )
+    except pl.exceptions.PolarsError as error:
+        raise UnreadableFile(f"malformed CSV: {str(error).splitlines()[0]}") from error
+
+
+def _read_csv_slow(path: Path, encoding: str, separator: str, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    """Row-by-row CSV for files that are not UTF-8 (rare; the fast path needs UTF-8)."""
+
+    def rows() -> Iterator[tuple[int, list[object]]]:
+        with path.open(encoding=encoding, newline="") as handle:
+            for row_number, cells in enumerate(csv.reader(handle, delimiter=separator), start=1):
+                if row_number == 1 and cells:
+                    cells[0] = cells[0].lstrip("\ufeff")
+                yield row_number, [c if c.strip() else None for c in cells]
+
+    yield from _rows_to_chunks(rows(), chunk_rows)
+

@@ -1,0 +1,240 @@
+"""Publish tonight's audited marts: the audit schema becomes `marts` in one transaction.
+
+Only the pipeline calls this, and only after the gate passed. publish() checks that itself as well
+(defence in depth): it refuses unless the latest ops.gate_runs row of the run is a success for the
+very schema being published.
+
+How the swap behaves for readers (checked on PostgreSQL 18):
+
+* The swap is two `ALTER SCHEMA ... RENAME` in one transaction: `marts` -> `marts_previous`, then
+  the audit schema -> `marts`. A rename only updates the schema's pg_namespace row; it takes no lock
+  on the tables inside, so it neither waits for running queries nor blocks new ones, and it commits
+  in milliseconds. Until the commit every session resolves `marts.x` to yesterday's tables, after
+  it to tonight's: there is no moment without a `marts` schema and no mix of old and new tables.
+* A query that was already running keeps reading yesterday's tables (now `marts_previous.x`) to
+  its end. Dropping `marts_previous` needs an ACCESS EXCLUSIVE lock on each of those tables, so it
+  would wait for such readers and, while waiting, queue every later reader behind it. That is why
+  the drop is a separate transaction after the swap, under a short lock_timeout: if a long report
+  still holds yesterday's tables the drop gives up, the publish still counts, and the next
+  publish drops the leftover before swapping.
+* Caveat: a REPEATABLE READ or SERIALIZABLE transaction whose snapshot predates tonight's dbt build
+  sees tonight's tables as empty (their rows were committed after its snapshot). Readers in the
+  default READ COMMITTED level always see either the complete old or the complete new marts.
+
+After the swap the audit schema no longer exists, so the next night's dbt creates it afresh.
+Grants are re-applied on every publish, because tonight's tables are new objects: USAGE on the
+schema and SELECT on all its tables to the NOLOGIN role `konvergensi_analyst` (created if missing),
+and nothing at all on `raw` or `identity`.
+
+    python -m konvergensi.publish RUN_ID [--source marts_audit] [--target marts]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+
+from konvergensi import db, settings
+from konvergensi.gate import check_identifier
+
+ANALYST_ROLE = "konvergensi_analyst"
+RESTRICTED_SCHEMAS = ("raw", "identity")
+PREVIOUS_SUFFIX = "_previous"
+LOCK_TIMEOUT = "10s"
+# Any constant shared by all publishers: serialises concurrent publishes of the same warehouse.
+_PUBLISH_LOCK_KEY = 74_201_905
+
+log = logging.getLogger(__name__)
+
+
+class PublishRefused(RuntimeError):
+    """The run has no successful gate for the source schema: nothing was changed."""
+
+
+class PublishError(RuntimeError):
+    """The swap could not be done (e.g. the source schema is missing): nothing was changed."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    run_id: str
+    source_schema: str
+    target_schema: str
+    tables: list[str]
+    gate_run_id: int
+    published_at: datetime
+    previous_dropped: bool
+
+
+def publish(run_id: str, source_schema: str | None = None,
+            target_schema: str = settings.PUBLISHED_MARTS_SCHEMA) -> PublishResult:
+    """Replace `target_schema` by `source_schema` (default: the audit schema) atomically.
+
+    `source_schema` defaults at call time, not import time, so KONVERGENSI_MARTS_SCHEMA set by the
+    caller is honoured.
+    """
+    source = check_identifier(source_schema or settings.marts_audit_schema())
+    target = check_identifier(target_schema)
+    previous = check_identifier(target + PREVIOUS_SUFFIX)
+    if source in (target, previous):
+        raise ValueError(f"source schema {source!r} must differ from {target!r} and {previous!r}")
+
+    # autocommit: every step below is its own explicit transaction block
+    with db.connect(autocommit=True) as conn:
+        _successful_gate(conn, run_id, source)
+        _drop_schema(conn, previous, must_succeed=True)
+        gate_run_id, tables, published_at = _swap(conn, run_id, source, target, previous)
+        dropped = _drop_schema(conn, previous, must_succeed=False)
+    log.info("published %s as %s for run %s (%d tables)", source, target, run_id, len(tables))
+    return PublishResult(
+        run_id=run_id,
+        source_schema=source,
+        target_schema=target,
+        tables=tables,
+        gate_run_id=gate_run_id,
+        published_at=published_at,
+        previous_dropped=dropped,
+    )
+
+
+def _swap(conn: psycopg.Connection, run_id: str, source: str, target: str,
+          previous: str) -> tuple[int, list[str], datetime]:
+    with conn.transaction():
+        conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+        conn.execute("select pg_advisory_xact_lock(%s)", (_PUBLISH_LOCK_KEY,))
+        gate_run_id = _successful_gate(conn, run_id, source)
+        if not _schema_exists(conn, source):
+            raise PublishError(f"schema {source} does not exist: nothing to publish for run {run_id}")
+        tables = _tables(conn, source)
+        if not tables:
+            raise PublishError(f"schema {source} has no tables: refusing to publish an empty {target}")
+        if _schema_exists(conn, target):
+            conn.execute(sql.SQL("alter schema {} rename to {}").format(
+                sql.Identifier(target), sql.Identifier(previous)))
+        conn.execute(sql.SQL("alter schema {} rename to {}").format(
+            sql.Identifier(source), sql.Identifier(target)))
+        _apply_grants(conn, target)
+        row = conn.execute(
+            """
+            insert into ops.publish_log (run_id, source_schema, target_schema)
+            values (%s, %s, %s)
+            returning published_at
+            """,
+            (run_id, source, target),
+        ).fetchone()
+    assert row is not None
+    return gate_run_id, tables, row[0]
+
+
+def _successful_gate(conn: psycopg.Connection, run_id: str, source: str) -> int:
+    row = conn.execute(
+        """
+        select gate_run_id, success, schema_name
+        from ops.gate_runs
+        where run_id = %s
+        order by gate_run_id desc
+        limit 1
+        """,
+        (run_id,),
+    ).fetchone()
+    if row is None:
+        raise PublishRefused(f"run {run_id} has no gate run in ops.gate_runs: refusing to publish")
+    gate_run_id, success, schema_name = row
+    if not success:
+        raise PublishRefused(
+            f"the latest gate run of run {run_id} (gate_run_id {gate_run_id}) failed: refusing to publish"
+        )
+    if schema_name != source:
+        raise PublishRefused(
+            f"the latest gate run of run {run_id} validated {schema_name}, not {source}: refusing to publish"
+        )
+    return int(gate_run_id)
+
+
+def _apply_grants(conn: psycopg.Connection, target: str) -> None:
+    conn.execute(
+        sql.SQL(
+            """
+            do $$
+            begin
+                if not exists (select from pg_roles where rolname = {role_literal}) then
+                    create role {role} nologin;
+                end if;
+            exception when duplicate_object then
+                null;  -- created meanwhile by a publish in another database of the same server
+            end
+            $$
+            """
+        ).format(role_literal=sql.Literal(ANALYST_ROLE), role=sql.Identifier(ANALYST_ROLE))
+    )
+    role = sql.Identifier(ANALYST_ROLE)
+    schema = sql.Identifier(target)
+    conn.execute(sql.SQL("grant usage on schema {} to {}").format(schema, role))
+    conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(schema, role))
+    for restricted in RESTRICTED_SCHEMAS:
+        if _schema_exists(conn, restricted):
+            name = sql.Identifier(restricted)
+            conn.execute(sql.SQL("revoke all on all tables in schema {} from {}").format(name, role))
+            conn.execute(sql.SQL("revoke all on schema {} from {}").format(name, role))
+
+
+def _drop_schema(conn: psycopg.Connection, schema: str, *, must_succeed: bool) -> bool:
+    """Drop a previous generation of the marts; True when it is gone afterwards."""
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+    except psycopg.errors.LockNotAvailable as exc:
+        if must_succeed:
+            raise PublishError(
+                f"{schema} is still in use and could not be dropped within {LOCK_TIMEOUT}: nothing was changed"
+            ) from exc
+        log.warning("%s is still in use; it will be dropped by the next publish", schema)
+        return False
+    return True
+
+
+def _schema_exists(conn: psycopg.Connection, schema: str) -> bool:
+    row = conn.execute("select exists (select from pg_namespace where nspname = %s)", (schema,)).fetchone()
+    return bool(row and row[0])
+
+
+def _tables(conn: psycopg.Connection, schema: str) -> list[str]:
+    rows = conn.execute(
+        """
+        select c.relname
+        from pg_class as c
+        join pg_namespace as n on n.oid = c.relnamespace
+        where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm')
+        order by c.relname
+        """,
+        (schema,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_id")
+    parser.add_argument("--source", default=None, help="audited schema (default: the audit schema)")
+    parser.add_argument("--target", default=settings.PUBLISHED_MARTS_SCHEMA)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        result = publish(args.run_id, args.source, args.target)
+    except (PublishRefused, PublishError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"published {result.source_schema} as {result.target_schema} for run {result.run_id}: "
+          f"{len(result.tables)} tables at {result.published_at:%Y-%m-%d %H:%M:%S %Z}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Where things are and how to reach them, read from the environment.
+
+Every path defaults to a location inside the project so that a fresh clone runs without any
+configuration; every secret comes from the environment or, for local development only, from a
+key generated once into the project's ignored data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+REFERENCE_SEEDS_DIR = DBT_PROJECT_DIR / "seeds" / "reference"
+
+
+def data_dir() -> Path:
+    """Project-local runtime data: embedded PostgreSQL, Airflow home, development key."""
+    path = Path(os.environ.get("KONVERGENSI_DATA_DIR", PROJECT_DIR / ".data")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def landing_dir() -> Path:
+    """Directory where e-PPGBM exports arrive."""
+    return Path(os.environ.get("KONVERGENSI_LANDING_DIR", data_dir() / "landing")).resolve()
+
+
+def marts_audit_schema() -> str:
+    """Schema dbt builds tonight's marts into, before the gate."""
+    return os.environ.get("KONVERGENSI_MARTS_SCHEMA", "marts_audit")
+
+
+PUBLISHED_MARTS_SCHEMA = "marts"
+
+
+def warehouse_url() -> str:
+    """The warehouse connection URL; the Makefile exports it (embedded server or the user's own)."""
+    url = os.environ.get("WAREHOUSE_URL")
+    if not url:
+        raise RuntimeError(
+            "WAREHOUSE_URL is not set: run through `make` (which starts the embedded PostgreSQL) "
+            "or export WAREHOUSE_URL=postgresql://user:password@host:port/dbname"
+        )
+    return url
+
+
+def sqlalchemy_url(url: str | None = None) -> str:
+    """The warehouse URL with the psycopg (v3) driver, for SQLAlchemy and Great Expectations."""
+    url = url or warehouse_url()
+    scheme, rest = url.split("://", 1)
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgres", "postgresql") else url
+
+
+def connection_parts(url: str | None = None) -> dict[str, str]:
+    """Split a PostgreSQL URL into host, port, user, password and dbname.
+
+    The embedded server listens on a Unix socket given as `?host=/path`; libpq treats a host that
+    starts with a slash as a socket directory, and so does dbt-postgres.
+    """
+    parsed = urlparse(url or warehouse_url())
+    query = parse_qs(parsed.query)
+    host = query.get("host", [parsed.hostname or "localhost"])[0]
+    return {
+        "host": unquote(host),
+        "port": str(parsed.port or query.get("port", ["5432"])[0]),
+        "user": unquote(parsed.username or "postgres"),
+        "password": unquote(parsed.password or ""),
+        "dbname": (parsed.path or "/postgres").lstrip("/") or "postgres",
+    }
+
+
+def dbt_env(url: str | None = None) -> dict[str, str]:
+    """Environment variables that dbt_project/profiles.yml reads."""
+    parts = connection_parts(url)
+    return {
+        "DBT_PG_HOST": parts["host"],
+        "DBT_PG_PORT": parts["port"],
+        "DBT_PG_USER": parts["user"],
+        "DBT_PG_PASSWORD": parts["password"],
+        "DBT_PG_DBNAME": parts["dbname"],
+        "KONVERGENSI_MARTS_SCHEMA": marts_audit_schema(),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key for pseudonyms.
+
+    Production sets KONVERGENSI_PSEUDONYM_KEY (hex). For local development a random key is generated
+    once into the data directory (ignored by git); losing it changes every pseudonym, so back it up
+    wherever real data is loaded.
+    """
+    value = os.environ.get("KONVERGENSI_PSEUDONYM_KEY")
+    if value:
+        return bytes.fromhex(value.strip())
+    key_file = data_dir() / "pseudonym.key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32) + "\n")
+        key_file.chmod(0o600)
+    return bytes.fromhex(key_file.read_text().strip())

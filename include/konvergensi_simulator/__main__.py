@@ -1,0 +1,84 @@
+"""Command line: ``python -m konvergensi_simulator eppgbm --out DIR [...]`` and ``... bench-csv``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from konvergensi_simulator.dirt import DirtRates
+from konvergensi_simulator.exports import (
+    write_bench_csv,
+    write_eppgbm_exports,
+    write_truth,
+)
+from konvergensi_simulator.writers import FORMATS
+
+
+def _format_mix(text: str) -> dict[str, float]:
+    """``xlsx=45,csv_comma=25,csv_semicolon=15,html_xls=15`` -> weights."""
+    mix = {}
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        name = name.strip()
+        if name not in FORMATS or not weight:
+            raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT with NAME in {', '.join(FORMATS)}, got {part!r}")
+        mix[name] = float(weight)
+    return mix
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m konvergensi_simulator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    eppgbm = commands.add_parser("eppgbm", help="write monthly e-PPGBM exports, one file per puskesmas per month")
+    eppgbm.add_argument("--out", required=True, help="landing directory to write the exports into")
+    eppgbm.add_argument("--seed", type=int, default=42)
+    eppgbm.add_argument("--children", type=int, default=23000, help="children under five (standing population)")
+    eppgbm.add_argument("--months", type=int, default=12)
+    eppgbm.add_argument("--end-month", default="2026-10", help="last month, YYYY-MM")
+    eppgbm.add_argument("--facilities", default=None, help="facilities CSV (default: the ref_facilities seed)")
+    eppgbm.add_argument("--dirt-scale", type=float, default=1.0, help="multiplies every dirt rate; 0 = clean")
+    eppgbm.add_argument("--formats", type=_format_mix, default=None,
+                        help="format mix, e.g. xlsx=45,csv_comma=25,csv_semicolon=15,html_xls=15")
+    eppgbm.add_argument("--truth", default=None, help="write the ground-truth JSON here (not in --out)")
+
+    bench = commands.add_parser("bench-csv", help="write one large comma CSV in the export layout")
+    bench.add_argument("--out", required=True, help="CSV file to write")
+    bench.add_argument("--rows", type=int, required=True)
+    bench.add_argument("--seed", type=int, default=42)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except ValueError as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "eppgbm":
+        if args.truth:
+            write_truth({}, args.truth, args.out)  # fail before the long run, not after it
+        truth = write_eppgbm_exports(
+            args.out, seed=args.seed, children=args.children, months=args.months, end_month=args.end_month,
+            dirt=DirtRates(), dirt_scale=args.dirt_scale, facilities_csv=args.facilities, formats=args.formats,
+        )
+        if args.truth:
+            write_truth(truth, args.truth, args.out)
+        print(
+            f"wrote {len(truth['files'])} files, {truth['rows']:,} rows, {truth['children_simulated']:,} children "
+            f"to {args.out} in {truth['seconds']}s",
+            file=sys.stderr,
+        )
+    else:
+        summary = write_bench_csv(args.out, args.rows, seed=args.seed, progress=True)
+        print(f"wrote {summary['rows']:,} rows to {summary['path']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

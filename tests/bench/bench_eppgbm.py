@@ -1,0 +1,166 @@
+"""`make bench`: throughput of e-PPGBM ingestion and of the z-score model, with peak memory.
+
+    python tests/bench/bench_eppgbm.py --rows 1000000
+
+Prints, measured in the same run on the same file:
+- plain server-side COPY of the CSV into an untyped (all-text) table: the practical ceiling;
+- our ingestion (parse, clean, pseudonymise, COPY) and its ratio to that ceiling;
+- the z-score model (all four indices, dbt, set-based SQL) in rows per second;
+- the peak resident memory of the ingestion process at N and at N/10 (it should not grow with N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+
+PROJECT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT / "include"))
+
+from konvergensi.settings import dbt_env  # noqa: E402
+from konvergensi.summary import table  # noqa: E402
+
+INGEST_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
+started = time.perf_counter()
+report = ingest_eppgbm(Path(sys.argv[1]), sys.argv[2], url=sys.argv[3])
+seconds = time.perf_counter() - started
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "rows": report.rows_read, "loaded": report.rows_loaded,
+                  "quarantined": report.rows_quarantined, "peak_mb": peak_mb}))
+"""
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+def make_csv(path: Path, rows: int) -> None:
+    from konvergensi_simulator import write_bench_csv
+
+    started = time.perf_counter()
+    write_bench_csv(path, rows, seed=7)
+    path.chmod(0o644)
+    print(f"  wrote {rows:,} rows to {path.name} ({path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def plain_copy(url: str, path: Path) -> float:
+    """Server-side COPY of the file into a table of text columns; seconds."""
+    header = path.open(encoding="utf-8").readline().rstrip("\n").split(",")
+    columns = ", ".join(f'"c{i}" text' for i in range(len(header)))
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("drop table if exists bench_plain_copy")
+        connection.execute(f"create table bench_plain_copy ({columns})")
+        started = time.perf_counter()
+        connection.execute(f"copy bench_plain_copy from '{path}' (format csv, header true)")
+        seconds = time.perf_counter() - started
+        connection.execute("drop table bench_plain_copy")
+    return seconds
+
+
+def ingest(url: str, landing: Path, run_id: str) -> dict:
+    environment = dict(os.environ, PYTHONPATH=str(PROJECT / "include"))
+    output = subprocess.run(
+        [sys.executable, "-c", INGEST_CHILD, str(landing), run_id, url],
+        check=True, capture_output=True, text=True, env=environment,
+    ).stdout  # fmt: skip
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def zscores(url: str) -> dict:
+    """Build the z-score model from scratch with dbt and return its own execution time."""
+    environment = dict(os.environ, **dbt_env(url))
+    dbt = Path(sys.executable).parent / "dbt"
+    project = PROJECT / "dbt_project"
+    subprocess.run(
+        [str(dbt), "build", "--quiet", "--select", "+int_measurements_zscored", "--exclude", "int_measurements_zscored",
+         "resource_type:test"],
+        check=True, cwd=project, env=environment,
+    )  # fmt: skip
+    subprocess.run(
+        [str(dbt), "run", "--quiet", "--full-refresh", "--select", "int_measurements_zscored"],
+        check=True, cwd=project, env=environment,
+    )  # fmt: skip
+    results = json.loads((project / "target" / "run_results.json").read_text())
+    seconds = sum(r["execution_time"] for r in results["results"])
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("select count(*) from intermediate.int_measurements_zscored").fetchone()[0]
+        haz = connection.execute("select count(haz) from intermediate.int_measurements_zscored").fetchone()[0]
+    return {"seconds": seconds, "rows": rows, "haz": haz}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    server = os.environ["WAREHOUSE_URL"]
+    database = f"konvergensi_bench_{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'create database "{database}"')
+    url = with_database(server, database)
+    results: list[tuple[object, ...]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="kv-bench-", dir="/tmp") as work:
+            work_dir = Path(work)
+            work_dir.chmod(0o755)
+            small, large = work_dir / "small", work_dir / "large"
+            small.mkdir()
+            large.mkdir()
+            small.chmod(0o755)
+            large.chmod(0o755)
+            print(f"Benchmark on {args.rows:,} e-PPGBM rows (database {database})", flush=True)
+            print("Generating input …", flush=True)
+            make_csv(large / "eppgbm_bench.csv", args.rows)
+            make_csv(small / "eppgbm_bench.csv", max(args.rows // 10, 1000))
+
+            print("Plain server-side COPY into an untyped table …", flush=True)
+            ceiling = plain_copy(url, large / "eppgbm_bench.csv")
+            print("Ingestion (parse, clean, pseudonymise, COPY) …", flush=True)
+            small_run = ingest(url, small, "bench-small")
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute("truncate raw.eppgbm_measurements, raw.eppgbm_quarantine")
+                connection.execute("delete from ops.file_loads")
+            large_run = ingest(url, large, "bench-large")
+            print("Z-scores (dbt model int_measurements_zscored, full refresh) …", flush=True)
+            z = zscores(url)
+
+        copy_rate = args.rows / ceiling
+        ingest_rate = large_run["rows"] / large_run["seconds"]
+        z_rate = z["rows"] / z["seconds"]
+        results = [
+            ("plain COPY (ceiling)", args.rows, ceiling, copy_rate, "1.00", "–"),
+            ("ingestion", large_run["rows"], large_run["seconds"], ingest_rate, f"{ingest_rate / copy_rate:.2f}", f"{large_run['peak_mb']:,.0f}"),
+            (f"ingestion at N/10", small_run["rows"], small_run["seconds"], small_run["rows"] / small_run["seconds"], "–", f"{small_run['peak_mb']:,.0f}"),
+            ("z-scores (HAZ, WAZ, WHZ, BAZ)", z["rows"], z["seconds"], z_rate, "–", "–"),
+        ]
+        print()
+        print(
+            table(
+                ["step", "rows", "seconds", "rows/s", "× plain COPY", "peak MB"],
+                [(r[0], r[1], round(r[2], 2), int(r[3]), r[4], r[5]) for r in results],
+                align="lrrrrr",
+            )
+        )
+        print(f"\nrows read {large_run['rows']:,} = loaded {large_run['loaded']:,} + quarantined {large_run['quarantined']:,}")
+        print(f"z-scores: {z['haz']:,} of {z['rows']:,} rows have a HAZ (the rest are ≥ 60 months or lack a height)")
+        print("Targets: ingestion ≥ 0.5× plain COPY; z-scores ≥ 250,000 rows/s; peak memory flat in N.")
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{database}" with (force)')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Shared fixtures: a fresh database on a real PostgreSQL for each test session.
+
+`make test` exports WAREHOUSE_URL (the embedded server it started, or the user's own). Tests never
+touch that database itself: they create `konvergensi_test_<random>` beside it and drop it after.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+import pytest
+
+
+def _with_database(url: str, database: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    url = os.environ.get("WAREHOUSE_URL")
+    if not url:
+        from konvergensi.warehouse import start
+
+        url = start()
+    return url
+
+
+@pytest.fixture(scope="session")
+def test_database_url(server_url: str) -> Iterator[str]:
+    """URL of a new, empty database, dropped at the end of the session."""
+    name = f"konvergensi_test_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def fresh_database_url(server_url: str) -> Iterator[str]:
+    """Like test_database_url, but one database per test."""
+    name = f"konvergensi_test_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(autouse=True)
+def _test_pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed key so tests never create or read the developer's key file."""
+    monkeypatch.setenv("KONVERGENSI_PSEUDONYM_KEY", "00" * 16 + "11" * 16)

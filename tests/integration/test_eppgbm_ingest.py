@@ -1,0 +1,87 @@
+"""Ingestion against a real PostgreSQL: COPY, bookkeeping, idempotency, corrections, rejections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
+
+pytestmark = pytest.mark.integration
+
+HEADER = "NIK;Nama;JK;Tgl Lahir;Pukesmas;Desa/Kel;Posyandu;Alamat;Tanggal Pengukuran;Berat;Tinggi;Cara Ukur"
+GOOD = [
+    "3375014501230001;Siti Aminah;P;05/01/2023;MEDONO;Medono;Posyandu Melati;Jl. Mawar 1;10/01/2024;9,5;75,2;Telentang",
+    "3375010202230002;Budi Santoso;L;02/02/2023;MEDONO;Kel. Tirto;Posyandu Mawar;Jl. Mawar 2;12/01/2024;10945;77;Terlentang",
+    "3.37501E+15;Ani;P;03/03/2023;MEDONO;Medono;Posyandu Melati;Jl. Mawar 3;12/01/2024;9;74;Terlentang",
+]
+BAD = ";Tanpa Tanggal;L;;MEDONO;Medono;Posyandu Melati;Jl. Mawar 4;12/01/2024;10;80;Berdiri"
+
+
+def _write(directory: Path, name: str, rows: list[str]) -> Path:
+    path = directory / name
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def _scalar(url: str, sql: str) -> object:
+    with psycopg.connect(url) as connection:
+        return connection.execute(sql).fetchone()[0]
+
+
+def test_night_loads_skips_replaces_and_rejects(tmp_path: Path, fresh_database_url: str) -> None:
+    url = fresh_database_url
+    _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD + [BAD])
+    (tmp_path / "eppgbm_tirto_2024-01.xls").write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 64)
+    (tmp_path / "~$eppgbm_open_in_excel.xlsx").write_bytes(b"lock")
+
+    first = ingest_eppgbm(tmp_path, "night-1", url=url)
+    assert [(f.file_name, f.status) for f in first.files] == [
+        ("eppgbm_medono_2024-01.csv", "loaded"),
+        ("eppgbm_tirto_2024-01.xls", "rejected"),
+    ]
+    assert (first.rows_read, first.rows_loaded, first.rows_quarantined) == (4, 3, 1)
+    assert "Excel 97-2003" in first.files[1].error
+    assert _scalar(url, "select count(*) from raw.eppgbm_measurements") == 3
+    assert _scalar(url, "select reason from raw.eppgbm_quarantine") == "missing or invalid birth date (Tgl Lahir)"
+    assert _scalar(url, "select source_row from raw.eppgbm_quarantine") == 5
+    assert _scalar(url, "select count(*) from raw.eppgbm_measurements where child_person_key is null") == 0
+    assert _scalar(url, "select count(*) from raw.eppgbm_measurements where child_nik_key is not null") == 2
+
+    second = ingest_eppgbm(tmp_path, "night-2", url=url)
+    assert [f.status for f in second.files] == ["skipped", "rejected"]
+    assert _scalar(url, "select count(*) from raw.eppgbm_measurements") == 3
+
+    _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD[:2])
+    _write(tmp_path, "eppgbm_medono_2024-01_copy.csv", GOOD[:2])
+    third = ingest_eppgbm(tmp_path, "night-3", url=url)
+    statuses = {f.file_name: (f.status, f.replaced_checksum is not None) for f in third.files}
+    assert statuses["eppgbm_medono_2024-01.csv"] == ("loaded", True)
+    assert statuses["eppgbm_medono_2024-01_copy.csv"][0] == "skipped"
+    assert _scalar(url, "select count(*) from raw.eppgbm_measurements") == 2
+    assert _scalar(url, "select count(*) from raw.eppgbm_quarantine") == 0
+
+    bookkeeping = _scalar(
+        url,
+        """select count(*) from ops.file_loads
+           where status = 'loaded' and rows_read <> rows_loaded + rows_quarantined""",
+    )
+    assert bookkeeping == 0
+    assert _scalar(url, "select count(*) from ops.file_loads") == 7
+
+
+def test_cleaned_values_reach_raw_with_lineage(tmp_path: Path, fresh_database_url: str) -> None:
+    _write(tmp_path, "a.csv", GOOD)
+    ingest_eppgbm(tmp_path, "night-1", url=fresh_database_url)
+    with psycopg.connect(fresh_database_url) as connection:
+        rows = connection.execute(
+            """select source_row, nik_status, weight_kg, height_cm, position, cleaning_notes, birth_date::text
+               from raw.eppgbm_measurements order by source_row"""
+        ).fetchall()
+    assert rows == [
+        (2, "valid", 9.5, 75.2, "lying", "decimal_comma", "2023-01-05"),
+        (3, "valid", 10.945, 77.0, "lying", "weight_grams", "2023-02-02"),
+        (4, "scientific", 9.0, 74.0, "lying", None, "2023-03-03"),
+    ]

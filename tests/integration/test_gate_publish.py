@@ -1,0 +1,248 @@
+"""The quality gate (Great Expectations) and the atomic publish, on synthetic marts in PostgreSQL.
+
+A database `gate_test_<random>` is created beside WAREHOUSE_URL (or on the embedded server the
+shared `server_url` fixture starts when it is unset) and dropped at the end. The marts come from
+tests/fixtures/gate_marts_*.sql: a consistent set, a faulty one, a doubtful one, a partial night.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+import pytest
+
+from konvergensi import db, settings
+from konvergensi.gate import GateFailed, enforce, run_gate
+from konvergensi.publish import ANALYST_ROLE, PublishRefused, publish
+
+from _gate_fixtures import (
+    DROP_LATEST_MONTH,
+    MART_TABLES,
+    fixture_sql,
+    load_marts,
+    mart_state,
+    scalar,
+    schema_exists,
+)
+
+AUDIT = "marts_audit"
+PUBLISHED = "marts"
+
+
+@pytest.fixture(scope="module")
+def gate_database(server_url: str) -> Iterator[str]:
+    name = f"gate_test_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    url = urlunparse(urlparse(server_url)._replace(path=f"/{name}"))
+    try:
+        with db.connect(url) as conn:
+            db.ensure_schema(conn)
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def warehouse(gate_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test database as the warehouse, without marts from a previous test."""
+    monkeypatch.setenv("WAREHOUSE_URL", gate_database)
+    monkeypatch.setenv("KONVERGENSI_MARTS_SCHEMA", AUDIT)
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "False")
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    with psycopg.connect(gate_database) as conn:
+        for schema in (AUDIT, PUBLISHED, PUBLISHED + "_previous"):
+            conn.execute(f"drop schema if exists {schema} cascade")
+    return gate_database
+
+
+def new_run_id() -> str:
+    return f"test__{secrets.token_hex(4)}"
+
+
+def latest_gate_row(url: str, run_id: str) -> tuple:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select success, schema_name, failed_expectations, warnings, data_docs_path from ops.gate_runs "
+            "where run_id = %s order by gate_run_id desc limit 1",
+            (run_id,),
+        ).fetchone()
+
+
+def names(findings: list) -> set[str]:
+    return {finding["expectation"] for finding in findings}
+
+
+@pytest.mark.integration
+def test_good_marts_pass_and_are_published_atomically(warehouse: str) -> None:
+    load_marts(warehouse, PUBLISHED, before_derive=[DROP_LATEST_MONTH])  # yesterday
+    load_marts(warehouse, AUDIT)
+    yesterday, tonight = mart_state(warehouse, PUBLISHED), mart_state(warehouse, AUDIT)
+    assert yesterday != tonight
+    run_id = new_run_id()
+
+    result = run_gate(run_id)
+
+    assert result.success, json.dumps(result.failed, indent=1)[:4000]
+    assert result.failed == [] and result.warnings == []
+    assert result.schema == AUDIT
+    assert result.data_docs_path.name == "index.html" and result.data_docs_path.is_file()
+    enforce(result)
+    success, schema_name, failed, warnings, docs = latest_gate_row(warehouse, run_id)
+    assert (success, schema_name, failed, warnings, docs) == (True, AUDIT, [], [], str(result.data_docs_path))
+
+    stop, seen, errors = threading.Event(), set(), []
+
+    def read_marts() -> None:
+        with psycopg.connect(warehouse, autocommit=True) as reader:
+            while not stop.is_set():
+                try:
+                    seen.add(reader.execute("select count(*) from marts.fct_anthropometry").fetchone()[0])
+                except psycopg.Error as exc:
+                    errors.append(str(exc))
+
+    reader = threading.Thread(target=read_marts)
+    reader.start()
+    time.sleep(0.2)
+    try:
+        published = publish(run_id)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        reader.join()
+
+    assert errors == []  # a concurrent reader never found `marts` missing
+    assert seen <= {yesterday["fct_anthropometry"][0], tonight["fct_anthropometry"][0]}
+    assert tonight["fct_anthropometry"][0] in seen
+    assert mart_state(warehouse, PUBLISHED) == tonight
+    assert published.tables == sorted(MART_TABLES) and published.previous_dropped
+    assert not schema_exists(warehouse, AUDIT) and not schema_exists(warehouse, PUBLISHED + "_previous")
+    assert scalar(warehouse, "select has_schema_privilege(%s, 'marts', 'USAGE')", (ANALYST_ROLE,)) is True
+    for table in MART_TABLES:
+        assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (ANALYST_ROLE, f"marts.{table}"))
+    for restricted in ("raw", "identity"):
+        assert scalar(warehouse, "select has_schema_privilege(%s, %s, 'USAGE')", (ANALYST_ROLE, restricted)) is False
+    assert scalar(
+        warehouse, "select count(*) from ops.publish_log where run_id = %s and source_schema = %s and target_schema = %s",
+        (run_id, AUDIT, PUBLISHED),
+    ) == 1
+    # the next night's dbt can create the audit schema again
+    load_marts(warehouse, AUDIT)
+    assert mart_state(warehouse, AUDIT) == tonight
+
+
+@pytest.mark.integration
+def test_bad_marts_fail_the_gate_and_yesterdays_marts_stay(warehouse: str) -> None:
+    load_marts(warehouse, PUBLISHED, before_derive=[DROP_LATEST_MONTH])
+    load_marts(warehouse, AUDIT, after_derive=[fixture_sql("bad")])
+    yesterday = mart_state(warehouse, PUBLISHED)
+    run_id = new_run_id()
+
+    result = run_gate(run_id)
+
+    assert not result.success
+    assert names(result.failed) == {"no_measurement_twice", "haz_category_matches_haz", "child_in_dim_child"}
+    assert {(f["suite"], f["table"]) for f in result.failed} == {("fct_anthropometry_fail", "fct_anthropometry")}
+    orphan = next(f for f in result.failed if f["expectation"] == "child_in_dim_child")
+    assert orphan["details"]["observed_value"] == 1 and orphan["details"]["sample_rows"]
+    assert result.data_docs_path.is_file()
+    with pytest.raises(GateFailed) as failure:
+        enforce(result)
+    message = str(failure.value)
+    for name in names(result.failed):
+        assert name in message
+    assert str(result.data_docs_path) in message
+
+    success, schema_name, failed, _warnings, _docs = latest_gate_row(warehouse, run_id)
+    assert success is False and schema_name == AUDIT
+    assert names(failed) == names(result.failed)
+
+    with pytest.raises(PublishRefused):
+        publish(run_id)
+    assert mart_state(warehouse, PUBLISHED) == yesterday
+    assert schema_exists(warehouse, AUDIT)  # kept for inspection
+    assert scalar(warehouse, "select count(*) from ops.publish_log where run_id = %s", (run_id,)) == 0
+
+
+@pytest.mark.integration
+def test_doubtful_marts_pass_with_warnings(warehouse: str) -> None:
+    load_marts(warehouse, AUDIT, before_derive=[fixture_sql("warn")])
+    run_id = new_run_id()
+
+    result = run_gate(run_id)
+
+    assert result.success, json.dumps(result.failed, indent=1)[:4000]
+    assert result.failed == []
+    assert {"kelurahan_without_data_latest_month", "haz_sd_outside_who_range"} <= names(result.warnings)
+    assert all(w["suite"].endswith("_warn") for w in result.warnings)
+    missing = next(w for w in result.warnings if w["expectation"] == "kelurahan_without_data_latest_month")
+    assert [row["kelurahan_name"] for row in missing["details"]["sample_rows"]] == ["Bandengan"]
+    spread = next(w for w in result.warnings if w["expectation"] == "haz_sd_outside_who_range")
+    assert [row["measurement_month"] for row in spread["details"]["sample_rows"]] == ["2025-06-01"]
+    enforce(result)
+    success, _schema, failed, warnings, _docs = latest_gate_row(warehouse, run_id)
+    assert success is True and failed == [] and names(warnings) == names(result.warnings)
+
+
+@pytest.mark.integration
+def test_night_with_few_puskesmas_passes_with_warnings_only(warehouse: str) -> None:
+    load_marts(warehouse, AUDIT, before_derive=[fixture_sql("partial_night")])
+
+    result = run_gate(new_run_id())
+
+    assert result.success, json.dumps(result.failed, indent=1)[:4000]
+    assert "kelurahan_without_data_latest_month" in names(result.warnings)
+
+
+@pytest.mark.integration
+def test_missing_marts_fail_the_gate_and_publish_refuses_without_a_passed_gate(warehouse: str) -> None:
+    run_id = new_run_id()
+    with pytest.raises(PublishRefused):
+        publish(run_id)  # no gate run at all
+
+    result = run_gate(run_id)  # the audit schema does not exist
+    assert not result.success
+    assert names(result.failed) == {"table_exists"}
+    assert {f["table"] for f in result.failed} == set(MART_TABLES)
+    with pytest.raises(PublishRefused):
+        publish(run_id)
+
+    load_marts(warehouse, "marts_elsewhere")
+    assert run_gate(run_id, "marts_elsewhere").success
+    load_marts(warehouse, AUDIT)
+    with pytest.raises(PublishRefused):
+        publish(run_id)  # the passed gate validated another schema
+    assert not schema_exists(warehouse, PUBLISHED)
+    with psycopg.connect(warehouse) as conn:
+        conn.execute("drop schema marts_elsewhere cascade")
+
+
+@pytest.mark.unit
+def test_batch_placeholder_is_aliased_only_in_queries_with_a_join() -> None:
+    """GX renders {batch} as `(...) AS subselect` unless the query contains JOIN, then as `(...)`.
+
+    PostgreSQL before 16 rejects a subquery without alias, so a query with JOIN must alias every
+    {batch} itself and a query without JOIN must not (it would alias twice).
+    """
+    queries = 0
+    for path in sorted((settings.EXPECTATIONS_DIR / "expectations").glob("*.json")):
+        for expectation in json.loads(path.read_text())["expectations"]:
+            query = expectation["kwargs"].get("unexpected_rows_query")
+            if query is None:
+                continue
+            queries += 1
+            has_join = re.search(r"\bjoin\b", query, re.IGNORECASE) is not None
+            aliased = re.findall(r"\{batch\}(\s+as\s+\w+)?", query, re.IGNORECASE)
+            assert aliased, f"{path.name}: query without {{batch}}"
+            check = expectation["meta"]["check"]
+            assert all(bool(alias) == has_join for alias in aliased), f"{path.name}: {check}"
+            assert not re.search(r"\bmarts(_audit)?\.", query), f"{path.name}: {check} names a schema"
+    assert queries > 20

@@ -1,0 +1,50 @@
+"""The DAG imports without errors, has the expected shape, and imports no simulator code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT / "dags"))
+
+
+def test_dags_import_without_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+    assert "konvergensi_nightly" in dagbag.dags
+
+
+def test_nightly_dag_shape(dagbag) -> None:
+    dag = dagbag.dags["konvergensi_nightly"]
+    ids = set(dag.task_ids)
+    assert {"ingest_eppgbm", "quality_gate", "publish_marts"} <= ids
+    assert any(t.startswith("transform.") for t in ids), "the dbt task group is rendered"
+    assert dag.max_active_runs == 1
+    assert dag.get_task("ingest_eppgbm").retries >= 1
+    assert dag.get_task("quality_gate").retries == 0
+    publish = dag.get_task("publish_marts")
+    assert publish.upstream_task_ids == {"quality_gate"}
+    gate_upstream = dag.get_task("quality_gate").upstream_task_ids
+    assert gate_upstream and all(t.startswith("transform.") for t in gate_upstream)
+
+
+def test_production_code_never_imports_the_simulator() -> None:
+    production = [*PROJECT.joinpath("include", "konvergensi").rglob("*.py"), *PROJECT.joinpath("dags").rglob("*.py")]
+    assert production
+    for path in production:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n.startswith("konvergensi_simulator") for n in names), f"{path} imports the simulator"
