@@ -65,8 +65,10 @@ test-unit: setup
 bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)
 
+# SQL reaches psql through the environment, so any quoting inside it survives.
+export SQL
 psql: $(VENV)/.installed
-	@$(WITH_WAREHOUSE) bash -c 'psql "$$WAREHOUSE_URL" $(if $(SQL),-c "$(SQL)")'
+	@$(WITH_WAREHOUSE) bash -c 'if [ -n "$$SQL" ]; then psql "$$WAREHOUSE_URL" -c "$$SQL"; else psql "$$WAREHOUSE_URL"; fi'
 
 stop: $(VENV)/.installed
 	@$(PY) -m konvergensi.warehouse stop

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,24 @@ from konvergensi.db import connect
 from konvergensi.summary import night_summary
 
 DAG_ID = "konvergensi_nightly"
-# Lines of `airflow dags test` worth showing while it runs; everything goes to the log file.
-SHOWN = ("konvergensi.", "Running <TaskInstance", "Marking task as", "[error", "ERROR", "gate warning")
+# `airflow dags test` logs structured lines: "<time> [<level>] <message> [<logger>] key=value …".
+LOG_LINE = re.compile(r"^(?P<time>\d{4}-\d\d-\d\dT(?P<clock>\d\d:\d\d:\d\d))\S*\s+\[(?P<level>\w+)\s*\]\s+(?P<message>.*?)\s+\[(?P<logger>[\w.]+)\]")
+TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>\S+)")
+
+
+def progress_line(line: str) -> str | None:
+    """The part of an Airflow log line a person watching the run wants, or None."""
+    match = LOG_LINE.match(line)
+    if not match:
+        return None
+    message, logger, level = match["message"], match["logger"], match["level"]
+    if started := TASK_START.search(message):
+        return f"{match['clock']} ▶ {started['task']}"
+    if logger.startswith("konvergensi") or level in ("error", "critical"):
+        return f"{match['clock']}   {message[:200]}"
+    if "DagRun Finished" in message or "Marking run" in message:
+        return f"{match['clock']} {message[:160]}"
+    return None
 
 
 def previous_month(day: dt.date) -> str:
@@ -57,8 +74,8 @@ def run_dag(run_date: dt.date, landing: Path) -> tuple[int, Path]:
         assert process.stdout is not None
         for line in process.stdout:
             log.write(line)
-            if any(marker in line for marker in SHOWN):
-                print("  " + line.rstrip()[:220], flush=True)
+            if shown := progress_line(line):
+                print("  " + shown, flush=True)
     return process.returncode, log_file
 
 

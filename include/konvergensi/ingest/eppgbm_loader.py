@@ -141,11 +141,19 @@ class EppgbmLoader:
         for number, path in enumerate(files, start=1):
             result = self.load_file(path, batch_id)
             report.files.append(result)
-            log.info(
-                "[%d/%d] %s: %s, %d read, %d loaded, %d quarantined%s (%.1f s)",
-                number, len(files), result.file_name, result.status, result.rows_read, result.rows_loaded,
-                result.rows_quarantined, f" — {result.error}" if result.error else "", result.seconds,
-            )  # fmt: skip
+            if result.status == "loaded":
+                log.info(
+                    "[%d/%d] %s (%s): %d rows, %d loaded, %d quarantined%s (%.1f s)",
+                    number, len(files), result.file_name, result.file_format, result.rows_read, result.rows_loaded,
+                    result.rows_quarantined, ", replaces an earlier version" if result.replaced_checksum else "",
+                    result.seconds,
+                )  # fmt: skip
+            elif result.status == "rejected":
+                log.warning("[%d/%d] %s rejected: %s", number, len(files), result.file_name, result.error)
+            else:
+                log.debug("[%d/%d] %s skipped: %s", number, len(files), result.file_name, result.error)
+        if skipped := report.count("skipped"):
+            log.info("e-PPGBM: %d file(s) skipped, already loaded with the same content", skipped)
         with self.connection.transaction():
             self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
         return report

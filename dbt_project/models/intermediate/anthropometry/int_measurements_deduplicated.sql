@@ -6,8 +6,9 @@
     - Different measurements of a child on the same day: the latest-loaded one wins.
     - Measurements on different days of one month all stay.
     How many rows each kept row stands for is counted for mart_data_quality_monthly.
-    Only rows whose z-scores belong to the row's current batch are used (a replaced file's old z-scores
-    are never joined); tests/assert_every_measurement_is_zscored.sql checks that none is missing.
+    Z-scores join on (source_file, source_row): int_measurements_zscored replaces a file's rows whenever
+    the file is reloaded, and tests/assert_every_measurement_is_zscored.sql fails the build (and so stops
+    the marts) if any raw row lacks its z-scores for its current batch.
 #}
 
 with staged_measurements as (
@@ -71,7 +72,6 @@ measurements_with_child_key as (
     inner join zscored_measurements
         on zscored_measurements.source_file = staged_measurements.source_file
         and zscored_measurements.source_row = staged_measurements.source_row
-        and zscored_measurements.batch_id = staged_measurements.batch_id
     inner join children
         on children.child_person_key = staged_measurements.child_person_key
 
