@@ -163,7 +163,7 @@ def enforce(result: GateResult) -> None:
     ]
     for finding in result.failed:
         lines.append(f"  - {finding['suite']} on {finding['table']}: {finding['expectation']}"
-                     f" ({_summary(finding['details'])})")
+                     f" ({summarise_details(finding['details'])})")
     if result.warnings:
         lines.append(f"  ({len(result.warnings)} warning(s) besides)")
     lines.append(f"Data Docs: {result.data_docs_path}")
@@ -278,7 +278,7 @@ def _url_to_path(url: str) -> str:
     return unquote(parsed.path) if parsed.scheme == "file" else url
 
 
-def _summary(details: dict[str, Any]) -> str:
+def summarise_details(details: dict[str, Any]) -> str:
     if "error" in details:
         return "error: " + details["error"].splitlines()[0][:200]
     if "unexpected_count" in details:
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run_gate(args.run_id, args.schema)
     for finding in result.warnings:
         print(f"WARNING {finding['suite']} on {finding['table']}: {finding['expectation']} "
-              f"({_summary(finding['details'])})")
+              f"({summarise_details(finding['details'])})")
     try:
         enforce(result)
     except GateFailed as exc:

@@ -125,11 +125,12 @@ def night_summary(connection: psycopg.Connection, run_id: str | None = None) -> 
     return "\n".join(out)
 
 
-def _describe(item: dict) -> str:
-    table_name = item.get("table") or item.get("asset") or ""
-    name = item.get("expectation") or item.get("type") or ""
-    details = item.get("details") or item.get("observed") or ""
-    return " · ".join(str(p) for p in (table_name, name, details) if p)
+def _describe(finding: dict) -> str:
+    """One line per gate finding: table · check · what was found."""
+    from konvergensi.gate import summarise_details
+
+    parts = (finding.get("table"), finding.get("expectation"), summarise_details(finding.get("details") or {}))
+    return " · ".join(str(p) for p in parts if p)
 
 
 def _prevalence(connection: psycopg.Connection) -> str:

@@ -109,6 +109,17 @@ def test_first_night_publishes(city: dict, first_night: dict) -> None:
         assert forbidden not in columns.split(","), forbidden
 
 
+def test_summary_reads_the_night(city: dict, first_night: dict) -> None:
+    from konvergensi.summary import night_summary
+
+    with psycopg.connect(city["url"]) as connection:
+        text = night_summary(connection)
+    loaded = scalar(city["url"], "select sum(rows_loaded) from ops.file_loads")
+    assert f"loaded {loaded:,}" in text and "✓" in text
+    assert "Quality gate: PASSED" in text and "Published: yes" in text
+    assert "Kota Pekalongan" in text and "Pekalongan Utara" in text and "October 2026" in text
+
+
 def test_same_night_again_changes_nothing(city: dict, first_night: dict) -> None:
     result = run_night(city)
     assert result.returncode == 0, result.stdout[-6000:]

@@ -112,8 +112,9 @@ def clean(chunk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     original cells as JSON).
     """
     missing = [f for f in ALL_FIELDS if f not in chunk.columns]
-    frame = chunk.with_columns([pl.lit(None, dtype=pl.String).alias(f) for f in missing])
-    frame = frame.with_columns(pl.col(ALL_FIELDS).str.strip_chars().replace("", None))
+    # Readers deliver stripped text with empty cells as null; lazy evaluation lets polars compute
+    # each repeated sub-expression (the parsed weight, say) once and run the columns in parallel.
+    frame = chunk.lazy().with_columns([pl.lit(None, dtype=pl.String).alias(f) for f in missing])
 
     weight = _number("weight")
     height = _number("height")
@@ -191,7 +192,7 @@ def clean(chunk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         separator="; ",
         ignore_nulls=True,
     )
-    typed = typed.with_columns(notes.replace("", None).alias("cleaning_notes"), reasons.alias("reason"))
+    typed = typed.with_columns(notes.replace("", None).alias("cleaning_notes"), reasons.alias("reason")).collect()
 
     quarantine_mask = pl.col("reason") != ""
     quarantined = typed.filter(quarantine_mask).select(

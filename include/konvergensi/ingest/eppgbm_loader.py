@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 from konvergensi.db import connect, ensure_schema
 from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
@@ -207,7 +208,16 @@ class EppgbmLoader:
         return rows[0], rows[1]
 
     def _forget(self, name: str) -> None:
-        self.connection.execute("delete from raw.eppgbm_measurements where source_file = %s", (name,))
+        """Delete the rows of the loaded version of a file (found through its batch: BRIN-indexed)."""
+        self.connection.execute(
+            """
+            delete from raw.eppgbm_measurements
+            where source_file = %(name)s
+              and batch_id = any(array(
+                  select batch_id from ops.file_loads where file_name = %(name)s and status = 'loaded'))
+            """,
+            {"name": name},
+        )
         self.connection.execute("delete from raw.eppgbm_quarantine where source_file = %s", (name,))
 
     def _chunks(self, path: Path, result: FileResult, batch_id: int) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
@@ -232,7 +242,9 @@ class EppgbmLoader:
         # One COPY at a time per connection: quarantined rows wait in a spooled file meanwhile.
         with self.connection.cursor() as cursor, tempfile.SpooledTemporaryFile(max_size=16 << 20) as quarantine:
             statement = f"copy raw.eppgbm_measurements ({', '.join(MEASUREMENT_COLUMNS)}) from stdin (format csv)"
-            with cursor.copy(statement) as copy:
+            # The queued writer sends from its own thread: the server parses one chunk while we clean
+            # the next. Its queue is bounded (psycopg: 1024 pieces of 128 kB), so memory stays flat.
+            with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
                 for kept, quarantined in self._chunks(path, result, batch_id):
                     copy.write(_csv_bytes(kept))
                     if quarantined.height:

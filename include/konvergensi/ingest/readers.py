@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,29 +174,63 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
     if encoding != "utf-8":
         yield from _read_csv_slow(path, encoding, separator, chunk_rows)
         return
-    # read_csv_batched, not scan_csv().collect_batches(): the latter ends quietly on a parse error.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        reader = pl.read_csv_batched(
-            path,
-            separator=separator,
-            has_header=True,
-            infer_schema_length=0,
-            row_index_name="source_row",
-            row_index_offset=2,
-            batch_size=chunk_rows,
-            encoding="utf8",
+    keep = [(f"column_{i + 1}", f) for i, f in enumerate(fields) if f]
+    next_row = 2
+    for piece in _csv_pieces(path, CSV_BLOCK_BYTES):
+        try:
+            frame = pl.read_csv(
+                piece,
+                separator=separator,
+                has_header=False,
+                new_columns=[f"column_{i + 1}" for i in range(len(fields))],
+                infer_schema_length=0,
+                encoding="utf8",
+            )
+        except pl.exceptions.PolarsError as error:
+            raise UnreadableFile(f"malformed CSV near row {next_row}: {str(error).splitlines()[0]}") from error
+        if frame.width != len(fields):
+            raise UnreadableFile(f"malformed CSV near row {next_row}: {frame.width} columns, header has {len(fields)}")
+        frame = frame.select(
+            pl.int_range(next_row, next_row + frame.height, dtype=pl.Int32).alias("source_row"),
+            *[pl.col(c).str.strip_chars().replace("", None).alias(f) for c, f in keep],
         )
-    try:
-        while batches := reader.next_batches(1):
-            for batch in batches:
-                columns = batch.columns[1:]
-                yield batch.select(
-                    pl.col("source_row").cast(pl.Int32),
-                    *[pl.col(c).str.strip_chars().replace("", None).alias(f) for c, f in zip(columns, fields) if f],
-                )
-    except pl.exceptions.PolarsError as error:
-        raise UnreadableFile(f"malformed CSV: {str(error).splitlines()[0]}") from error
+        next_row += frame.height
+        yield frame
+
+
+CSV_BLOCK_BYTES = 16 << 20
+
+
+def _csv_pieces(path: Path, block_bytes: int) -> Iterator[bytes]:
+    """The data rows of a CSV file in pieces of about block_bytes that end on a record boundary.
+
+    A newline ends a record only outside quotes, that is after an even number of quote characters
+    since the start of the data; a quoted field may itself contain newlines.
+    """
+    with path.open("rb") as handle:
+        handle.readline()  # the header
+        carry = b""
+        while block := handle.read(block_bytes):
+            data = carry + block
+            cut = _last_record_end(data)
+            if cut < 0:
+                carry = data
+                continue
+            if data[: cut + 1].strip():
+                yield data[: cut + 1]
+            carry = data[cut + 1 :]
+        if carry.strip():
+            yield carry
+
+
+def _last_record_end(data: bytes) -> int:
+    """Index of the last newline in data that lies outside quotes (data starts at a record), or -1."""
+    position = data.rfind(b"\n")
+    while position >= 0:
+        if data.count(b'"', 0, position) % 2 == 0:
+            return position
+        position = data.rfind(b"\n", 0, position)
+    return -1
 
 
 def _read_csv_slow(path: Path, encoding: str, separator: str, chunk_rows: int) -> Iterator[pl.DataFrame]:
@@ -208,7 +241,7 @@ def _read_csv_slow(path: Path, encoding: str, separator: str, chunk_rows: int) -
             for row_number, cells in enumerate(csv.reader(handle, delimiter=separator), start=1):
                 if row_number == 1 and cells:
                     cells[0] = cells[0].lstrip("\ufeff")
-                yield row_number, [c if c.strip() else None for c in cells]
+                yield row_number, [c.strip() or None for c in cells]
 
     yield from _rows_to_chunks(rows(), chunk_rows)
 

@@ -48,10 +48,15 @@ create table if not exists raw.eppgbm_measurements (
     kia                  text,
     weight_raw           text,
     height_raw           text,
-    cleaning_notes       text,
-    primary key (source_file, source_row)
+    cleaning_notes       text
 );
-create index if not exists eppgbm_measurements_batch_idx on raw.eppgbm_measurements (batch_id);
+-- No primary key: (source_file, source_row) is unique by construction (a file's rows are deleted and
+-- loaded again in one transaction, one loader at a time), and a btree would double the cost of COPY.
+-- Rows arrive in batch order, so a BRIN index on batch_id is nearly free to maintain and finds a
+-- batch's rows (incremental dbt runs, replacing a corrected file) without scanning the table.
+alter table raw.eppgbm_measurements drop constraint if exists eppgbm_measurements_pkey;
+drop index if exists raw.eppgbm_measurements_batch_idx;
+create index if not exists eppgbm_measurements_batch_brin on raw.eppgbm_measurements using brin (batch_id);
 
 create table if not exists raw.eppgbm_quarantine (
     batch_id       bigint not null,

@@ -12,11 +12,16 @@
     compute_once() hand their columns up as computed values (see macros/compute_once.sql); without it
     PostgreSQL would recompute e.g. the adjusted length or a z-score for every later reference to it.
 #}
+{#-
+    unlogged: the table is derived and recomputable, so it skips the write-ahead log. After a crash
+    PostgreSQL empties it; the next run then finds no scored batch and rescores every raw row.
+-#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='source_file',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    unlogged=true
 ) }}
 
 {%- set oldest_age_days = 1826 -%}
