@@ -1,5 +1,5 @@
 {#
-    WHO Child Growth Standards arithmetic (see shared/domain/anthropometry.md). Every macro returns a
+    WHO Child Growth Standards arithmetic (see docs/anthropometry.md). Every macro returns a
     plain SQL expression so that the z-scores are computed set-based, row by row, inside one query.
 #}
 

@@ -1,6 +1,6 @@
 {#
     WHO z-scores (HAZ, WAZ, WHZ, BAZ), Permenkes categories and WHO implausibility flags for every raw
-    e-PPGBM row, computed set-based as in shared/domain/anthropometry.md.
+    e-PPGBM row, computed set-based as in docs/anthropometry.md.
 
     Incremental, one row per raw row (source_file, source_row): a run picks up the rows of batches newer
     than any already here. A corrected file arrives as a new batch holding all rows of that source_file,
