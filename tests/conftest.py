@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
@@ -29,9 +30,9 @@ def server_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def test_database_url(server_url: str) -> Iterator[str]:
-    """URL of a new, empty database, dropped at the end of the session."""
+@contextmanager
+def _scratch_database(server_url: str) -> Iterator[str]:
+    """A new, empty database beside the warehouse, dropped afterwards."""
     name = f"konvergensi_test_{secrets.token_hex(4)}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
@@ -40,19 +41,20 @@ def test_database_url(server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def test_database_url(server_url: str) -> Iterator[str]:
+    """One scratch database for the whole session."""
+    with _scratch_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_database_url(server_url: str) -> Iterator[str]:
-    """Like test_database_url, but one database per test."""
-    name = f"konvergensi_test_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    try:
-        yield _with_database(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+    """One scratch database per test."""
+    with _scratch_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
