@@ -139,3 +139,11 @@ def test_pseudonyms_are_keyed_and_stable() -> None:
     other = Pseudonymiser(b"z" * 32).column(values)
     assert one[0] == one[3] and one[0] != one[2] and one[1] is None
     assert one[0] != other[0] and len(one[0]) == 32
+
+
+def test_pseudonym_is_rfc2104_hmac_sha256() -> None:
+    import hmac
+
+    for key in (b"k" * 16, b"k" * 32, b"k" * 100):
+        expected = hmac.new(key, "nik:3375014501230001".encode(), "sha256").hexdigest()[:32]
+        assert Pseudonymiser(key).one("nik:3375014501230001") == expected

@@ -107,3 +107,28 @@ def test_header_spellings_map_to_fields() -> None:
     assert fields == ["nik", "child_name", "sex", "birth_date", "puskesmas_name", "measured_on", "weight", "height", None]
     with pytest.raises(HeaderError, match="twice"):
         map_headers(HEADER + ["Nama Anak"])
+
+
+@pytest.mark.parametrize("block_bytes", [7, 64, 1 << 20])
+def test_csv_pieces_never_split_a_quoted_newline(tmp_path: Path, block_bytes: int) -> None:
+    from konvergensi.ingest.readers import _csv_pieces
+
+    rows = [f'{i},"line one\nline two {i}",x' for i in range(40)]
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(("a,b,c\n" + "\n".join(rows) + "\n").encode())
+    pieces = list(_csv_pieces(path, block_bytes))
+    assert b"".join(pieces).decode() == "\n".join(rows) + "\n"
+    for piece in pieces:
+        assert piece.count(b'"') % 2 == 0, "a piece ends inside a quoted field"
+
+
+def test_csv_rows_are_numbered_across_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import konvergensi.ingest.readers as readers
+
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 300)
+    path = tmp_path / "many.csv"
+    body = [ROWS[i % 2][:1] + [f"Anak {i}"] + ROWS[i % 2][2:] for i in range(50)]
+    path.write_text("\n".join(",".join(r) for r in [HEADER, *body]) + "\n")
+    frame = pl.concat(list(read_chunks(path, "csv")))
+    assert frame["source_row"].to_list() == list(range(2, 52))
+    assert frame["child_name"].to_list() == [f"Anak {i}" for i in range(50)]
