@@ -38,7 +38,7 @@ def progress_line(line: str) -> str | None:
         return f"{match['clock']} ▶ {started['task']}"
     if logger.startswith("konvergensi") or level in ("error", "critical"):
         return f"{match['clock']}   {message[:200]}"
-    if "DagRun Finished" in message or "Marking run" in message:
+    if "DagRun Finished" in message:
         return f"{match['clock']} {message[:160]}"
     return None
 

@@ -243,7 +243,7 @@ class EppgbmLoader:
         with self.connection.cursor() as cursor, tempfile.SpooledTemporaryFile(max_size=16 << 20) as quarantine:
             statement = f"copy raw.eppgbm_measurements ({', '.join(MEASUREMENT_COLUMNS)}) from stdin (format csv)"
             # The queued writer sends from its own thread: the server parses one chunk while we clean
-            # the next. Its queue is bounded (psycopg: 1024 pieces of 128 kB), so memory stays flat.
+            # the next. Its queue is bounded (psycopg: 1024 pieces of 128 kB), so memory is too.
             with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
                 for kept, quarantined in self._chunks(path, result, batch_id):
                     copy.write(_csv_bytes(kept))

@@ -1,8 +1,9 @@
 """Readers for the file formats e-PPGBM exports arrive in.
 
-Every reader yields polars DataFrames of at most `chunk_rows` rows whose columns are our field
-names (see eppgbm_columns) holding the cell text, plus `source_row`: the row number a person sees
-in a spreadsheet (the header row counts). Values stay text here; cleaning decides what they mean.
+Every reader yields polars DataFrames (spreadsheets and HTML: at most `chunk_rows` rows; UTF-8 CSV:
+one per 16 MB piece of the file) whose columns are our field names (see eppgbm_columns) holding
+the cell text, plus `source_row`: the row number a person sees in a spreadsheet (the header row
+counts). Values stay text here; cleaning decides what they mean.
 Large files are streamed: no reader holds more than one chunk.
 """
 
@@ -174,7 +175,8 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
     if encoding != "utf-8":
         yield from _read_csv_slow(path, encoding, separator, chunk_rows)
         return
-    keep = [(f"column_{i + 1}", f) for i, f in enumerate(fields) if f]
+    names = [f"column_{i + 1}" for i in range(len(fields))]
+    keep = [(name, field) for name, field in zip(names, fields) if field]
     next_row = 2
     for piece in _csv_pieces(path, CSV_BLOCK_BYTES):
         try:
@@ -182,7 +184,7 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
                 piece,
                 separator=separator,
                 has_header=False,
-                new_columns=[f"column_{i + 1}" for i in range(len(fields))],
+                new_columns=names,
                 infer_schema_length=0,
                 encoding="utf8",
             )
