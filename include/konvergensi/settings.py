@@ -35,7 +35,13 @@ def marts_audit_schema() -> str:
     return os.environ.get("KONVERGENSI_MARTS_SCHEMA", "marts_audit")
 
 
+def restricted_audit_schema() -> str:
+    """Schema dbt builds tonight's person-level lists (case follow-up) into, before the gate."""
+    return os.environ.get("KONVERGENSI_RESTRICTED_SCHEMA", "restricted_audit")
+
+
 PUBLISHED_MARTS_SCHEMA = "marts"
+PUBLISHED_RESTRICTED_SCHEMA = "restricted"
 
 
 def warehouse_url() -> str:
@@ -84,6 +90,7 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
         "DBT_PG_PASSWORD": parts["password"],
         "DBT_PG_DBNAME": parts["dbname"],
         "KONVERGENSI_MARTS_SCHEMA": marts_audit_schema(),
+        "KONVERGENSI_RESTRICTED_SCHEMA": restricted_audit_schema(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DO_NOT_TRACK": "1",
     }
