@@ -11,8 +11,12 @@ silently ignored.
 
 Which schema is validated is decided by the connection, not by the GX files: the data source's
 URL is `${KONVERGENSI_GATE_SQLALCHEMY_URL}`, which run_gate fills with the warehouse URL plus a
-libpq `options=-csearch_path=<schema>`. Table assets have no schema and the suites' SQL names
-sibling tables unqualified, so the same files validate `marts_audit` at night and any test schema.
+libpq `options=-csearch_path=<schema>,<restricted schema>`. Table assets have no schema and the
+suites' SQL names sibling tables unqualified, so the same files validate `marts_audit` (with the
+field teams' lists in `restricted_audit`) at night and any test schema.
+
+Every checkpoint of the context runs (`konvergensi_marts_gate` for the e-PPGBM spine,
+`konvergensi_convergence_gate` for the convergence marts); a test may pick some.
 
     python -m konvergensi.gate RUN_ID [--schema marts_audit]   # exit 1 when the gate fails
 """
@@ -38,7 +42,6 @@ if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult
     from great_expectations.data_context import AbstractDataContext
 
-CHECKPOINT_NAME = "konvergensi_marts_gate"
 URL_VARIABLE = "KONVERGENSI_GATE_SQLALCHEMY_URL"
 DATA_DOCS_SITE = "local_site"
 WARN_SUFFIX = "_warn"
@@ -84,18 +87,18 @@ def check_identifier(name: str) -> str:
     return name
 
 
-def gate_sqlalchemy_url(schema: str, url: str | None = None) -> str:
-    """The warehouse URL (psycopg driver) whose sessions resolve unqualified names in `schema` only.
+def gate_sqlalchemy_url(schema: str, url: str | None = None, also: tuple[str, ...] = ()) -> str:
+    """The warehouse URL (psycopg driver) whose sessions resolve unqualified names in `schema`, then `also`.
 
     libpq's `options` parameter sets search_path at connection start; an `options` value already
     in the URL is kept and extended.
     """
-    check_identifier(schema)
+    path = ",".join(check_identifier(name) for name in (schema, *also))
     parts = urlsplit(settings.sqlalchemy_url(url))
     query = parse_qsl(parts.query, keep_blank_values=True)
     options = [value for key, value in query if key == "options"]
     query = [(key, value) for key, value in query if key not in ("options", "application_name")]
-    query.append(("options", " ".join([*options, f"-csearch_path={schema}"])))
+    query.append(("options", " ".join([*options, f"-csearch_path={path}"])))
     query.append(("application_name", "konvergensi_gate"))
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="/")))
 
@@ -105,15 +108,19 @@ def data_docs_index() -> Path:
     return settings.EXPECTATIONS_DIR / "uncommitted" / "data_docs" / DATA_DOCS_SITE / "index.html"
 
 
-def run_gate(run_id: str, schema: str | None = None) -> GateResult:
+def run_gate(run_id: str, schema: str | None = None, checkpoints: tuple[str, ...] | None = None,
+             restricted_schema: str | None = None) -> GateResult:
     """Validate `schema` (default: the audit schema) and record the outcome in ops.gate_runs.
 
-    Runs the one checkpoint of the context (every table x suite, whole tables, Data Docs updated by
-    the checkpoint's UpdateDataDocsAction). Missing mart tables and errors raised by GX itself are
-    recorded as failures rather than raised, so that every gate run leaves a row in ops.gate_runs.
+    Runs the context's checkpoints (default: all of them; every table x suite, whole tables, Data Docs updated by each
+    checkpoint's UpdateDataDocsAction). Tables not found in `schema` are looked up in
+    `restricted_schema` (default: the restricted audit schema). Missing tables and errors raised by
+    GX itself are recorded as failures rather than raised, so that every gate run leaves a row in
+    ops.gate_runs.
     """
     started = time.monotonic()
     schema = check_identifier(schema or settings.marts_audit_schema())
+    restricted = check_identifier(restricted_schema or settings.restricted_audit_schema())
     with db.connect() as conn:
         db.ensure_schema(conn)  # ops.gate_runs must exist before GX spends seconds validating
 
@@ -121,17 +128,19 @@ def run_gate(run_id: str, schema: str | None = None) -> GateResult:
     warnings: list[Finding] = []
     context: AbstractDataContext | None = None
     try:
-        context = _load_context(schema)
-        checkpoint = context.checkpoints.get(CHECKPOINT_NAME)
-        tables = sorted({vd.data.data_asset.table_name for vd in checkpoint.validation_definitions})
-        missing = _missing_tables(schema, tables)
-        for table in missing:
-            failed.append(
-                Finding(suite=None, table=table, expectation="table_exists",
-                        details={"description": f"{schema}.{table} does not exist"})
-            )
-        if not missing:
-            _collect(context, checkpoint.run(run_id=_run_identifier(run_id)), failed, warnings)
+        context = _load_context(schema, restricted)
+        names = checkpoints or sorted(cp.name for cp in context.checkpoints.all())
+        for name in names:
+            checkpoint = context.checkpoints.get(name)
+            tables = sorted({vd.data.data_asset.table_name for vd in checkpoint.validation_definitions})
+            missing = _missing_tables((schema, restricted), tables)
+            for table in missing:
+                failed.append(
+                    Finding(suite=None, table=table, expectation="table_exists",
+                            details={"description": f"{table} exists in neither {schema} nor {restricted}"})
+                )
+            if not missing:
+                _collect(context, checkpoint.run(run_id=_run_identifier(run_id)), failed, warnings)
     except Exception as exc:  # noqa: BLE001 - a broken context or GX error must end as a recorded failure
         failed.append(
             Finding(suite=None, table=None, expectation="gate_error",
@@ -170,15 +179,15 @@ def enforce(result: GateResult) -> None:
     raise GateFailed("\n".join(lines), result)
 
 
-def _load_context(schema: str) -> AbstractDataContext:
-    """The committed file context, its data source connected to `schema` for this run only."""
+def _load_context(schema: str, restricted: str) -> AbstractDataContext:
+    """The committed file context, its data source connected to `schema` (then `restricted`) for this run only."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
 
     return gx.get_context(
         mode="file",
         context_root_dir=str(settings.EXPECTATIONS_DIR),
-        runtime_environment={URL_VARIABLE: gate_sqlalchemy_url(schema)},
+        runtime_environment={URL_VARIABLE: gate_sqlalchemy_url(schema, also=(restricted,))},
     )
 
 
@@ -188,11 +197,16 @@ def _run_identifier(run_id: str) -> Any:
     return RunIdentifier(run_name=run_id)
 
 
-def _missing_tables(schema: str, tables: list[str]) -> list[str]:
+def _missing_tables(schemas: tuple[str, ...], tables: list[str]) -> list[str]:
     with db.connect() as conn:
         rows = conn.execute(
-            "select t from unnest(%s::text[]) as t where to_regclass(format('%%I.%%I', %s::text, t)) is null",
-            (tables, schema),
+            """
+            select t from unnest(%s::text[]) as t
+            where not exists (
+                select from unnest(%s::text[]) as s where to_regclass(format('%%I.%%I', s, t)) is not null
+            )
+            """,
+            (tables, list(schemas)),
         ).fetchall()
     return [row[0] for row in rows]
 

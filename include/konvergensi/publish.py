@@ -21,10 +21,15 @@ How the swap behaves for readers (checked on PostgreSQL 18):
   sees tonight's tables as empty (their rows were committed after its snapshot). Readers in the
   default READ COMMITTED level always see either the complete old or the complete new marts.
 
-After the swap the audit schema no longer exists, so the next night's dbt creates it afresh.
+The person-level lists for the field teams (case follow-up, schema `restricted_audit`) are gated
+with the marts and swapped into `restricted` in the same transaction, so the lists and the marts
+always describe the same night.
+
+After the swap the audit schemas no longer exist, so the next night's dbt creates them afresh.
 Grants are re-applied on every publish, because tonight's tables are new objects: USAGE on the
 schema and SELECT on all its tables to the NOLOGIN role `konvergensi_analyst` (created if missing),
-and nothing at all on `raw` or `identity`.
+and nothing at all on `raw`, `identity`, `snapshots` or `restricted`; `restricted` is readable by
+the NOLOGIN role `konvergensi_field_team` only.
 
     python -m konvergensi.publish RUN_ID [--source marts_audit] [--target marts]
 """
@@ -44,7 +49,8 @@ from konvergensi import db, settings
 from konvergensi.gate import check_identifier
 
 ANALYST_ROLE = "konvergensi_analyst"
-RESTRICTED_SCHEMAS = ("raw", "identity")
+FIELD_TEAM_ROLE = "konvergensi_field_team"
+RESTRICTED_SCHEMAS = ("raw", "identity", "snapshots", settings.PUBLISHED_RESTRICTED_SCHEMA)
 PREVIOUS_SUFFIX = "_previous"
 LOCK_TIMEOUT = "10s"
 # Any constant shared by all publishers: serialises concurrent publishes of the same warehouse.
@@ -68,6 +74,7 @@ class PublishResult:
     target_schema: str
     tables: list[str]
     gate_run_id: int
+    restricted_tables: list[str]
     published_at: datetime
     previous_dropped: bool
 
@@ -86,18 +93,32 @@ def publish(run_id: str, source_schema: str | None = None,
         raise ValueError(f"source schema {source!r} must differ from {target!r} and {previous!r}")
 
     # autocommit: every step below is its own explicit transaction block
+    restricted_source = check_identifier(settings.restricted_audit_schema())
+    restricted_target = check_identifier(settings.PUBLISHED_RESTRICTED_SCHEMA)
+    restricted_previous = check_identifier(restricted_target + PREVIOUS_SUFFIX)
     with db.connect(autocommit=True) as conn:
         _successful_gate(conn, run_id, source)
         _drop_schema(conn, previous, must_succeed=True)
-        gate_run_id, tables, published_at = _swap(conn, run_id, source, target, previous)
+        _drop_schema(conn, restricted_previous, must_succeed=True)
+        with conn.transaction():
+            conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+            conn.execute("select pg_advisory_xact_lock(%s)", (_PUBLISH_LOCK_KEY,))
+            gate_run_id, tables, published_at = _swap(conn, run_id, source, target, previous)
+            restricted_tables: list[str] = []
+            if _schema_exists(conn, restricted_source):
+                restricted_tables = _rename_pair(conn, restricted_source, restricted_target, restricted_previous)
+                _apply_grants(conn, restricted_target, FIELD_TEAM_ROLE)
         dropped = _drop_schema(conn, previous, must_succeed=False)
-    log.info("published %s as %s for run %s (%d tables)", source, target, run_id, len(tables))
+        _drop_schema(conn, restricted_previous, must_succeed=False)
+    log.info("published %s as %s for run %s (%d tables; %d restricted)", source, target, run_id, len(tables),
+             len(restricted_tables))
     return PublishResult(
         run_id=run_id,
         source_schema=source,
         target_schema=target,
         tables=tables,
         gate_run_id=gate_run_id,
+        restricted_tables=restricted_tables,
         published_at=published_at,
         previous_dropped=dropped,
     )
@@ -105,31 +126,33 @@ def publish(run_id: str, source_schema: str | None = None,
 
 def _swap(conn: psycopg.Connection, run_id: str, source: str, target: str,
           previous: str) -> tuple[int, list[str], datetime]:
-    with conn.transaction():
-        conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
-        conn.execute("select pg_advisory_xact_lock(%s)", (_PUBLISH_LOCK_KEY,))
-        gate_run_id = _successful_gate(conn, run_id, source)
-        if not _schema_exists(conn, source):
-            raise PublishError(f"schema {source} does not exist: nothing to publish for run {run_id}")
-        tables = _tables(conn, source)
-        if not tables:
-            raise PublishError(f"schema {source} has no tables: refusing to publish an empty {target}")
-        if _schema_exists(conn, target):
-            conn.execute(sql.SQL("alter schema {} rename to {}").format(
-                sql.Identifier(target), sql.Identifier(previous)))
-        conn.execute(sql.SQL("alter schema {} rename to {}").format(
-            sql.Identifier(source), sql.Identifier(target)))
-        _apply_grants(conn, target)
-        row = conn.execute(
-            """
-            insert into ops.publish_log (run_id, source_schema, target_schema)
-            values (%s, %s, %s)
-            returning published_at
-            """,
-            (run_id, source, target),
-        ).fetchone()
+    """The marts' swap; runs inside the caller's transaction (with the restricted lists' swap)."""
+    gate_run_id = _successful_gate(conn, run_id, source)
+    tables = _rename_pair(conn, source, target, previous)
+    _apply_grants(conn, target, ANALYST_ROLE)
+    row = conn.execute(
+        """
+        insert into ops.publish_log (run_id, source_schema, target_schema)
+        values (%s, %s, %s)
+        returning published_at
+        """,
+        (run_id, source, target),
+    ).fetchone()
     assert row is not None
     return gate_run_id, tables, row[0]
+
+
+def _rename_pair(conn: psycopg.Connection, source: str, target: str, previous: str) -> list[str]:
+    """`target` → `previous`, `source` → `target`; refuses a missing or empty source."""
+    if not _schema_exists(conn, source):
+        raise PublishError(f"schema {source} does not exist: nothing to publish")
+    tables = _tables(conn, source)
+    if not tables:
+        raise PublishError(f"schema {source} has no tables: refusing to publish an empty {target}")
+    if _schema_exists(conn, target):
+        conn.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(target), sql.Identifier(previous)))
+    conn.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(source), sql.Identifier(target)))
+    return tables
 
 
 def _successful_gate(conn: psycopg.Connection, run_id: str, source: str) -> int:
@@ -157,7 +180,7 @@ def _successful_gate(conn: psycopg.Connection, run_id: str, source: str) -> int:
     return int(gate_run_id)
 
 
-def _apply_grants(conn: psycopg.Connection, target: str) -> None:
+def _apply_grants(conn: psycopg.Connection, target: str, grantee: str) -> None:
     conn.execute(
         sql.SQL(
             """
@@ -171,12 +194,12 @@ def _apply_grants(conn: psycopg.Connection, target: str) -> None:
             end
             $$
             """
-        ).format(role_literal=sql.Literal(ANALYST_ROLE), role=sql.Identifier(ANALYST_ROLE))
+        ).format(role_literal=sql.Literal(grantee), role=sql.Identifier(grantee))
     )
-    role = sql.Identifier(ANALYST_ROLE)
     schema = sql.Identifier(target)
-    conn.execute(sql.SQL("grant usage on schema {} to {}").format(schema, role))
-    conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(schema, role))
+    conn.execute(sql.SQL("grant usage on schema {} to {}").format(schema, sql.Identifier(grantee)))
+    conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(schema, sql.Identifier(grantee)))
+    role = sql.Identifier(ANALYST_ROLE)
     for restricted in RESTRICTED_SCHEMAS:
         if _schema_exists(conn, restricted):
             name = sql.Identifier(restricted)

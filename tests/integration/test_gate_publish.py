@@ -19,8 +19,9 @@ import psycopg
 import pytest
 
 from konvergensi import db, settings
-from konvergensi.gate import GateFailed, enforce, run_gate
-from konvergensi.publish import ANALYST_ROLE, PublishRefused, publish
+from konvergensi.gate import GateFailed, enforce
+from konvergensi.gate import run_gate as run_any_gate
+from konvergensi.publish import ANALYST_ROLE, FIELD_TEAM_ROLE, PublishRefused, publish
 
 from _gate_fixtures import (
     DROP_LATEST_MONTH,
@@ -34,6 +35,11 @@ from _gate_fixtures import (
 
 AUDIT = "marts_audit"
 PUBLISHED = "marts"
+
+
+def run_gate(run_id: str, schema: str | None = None):
+    """The spine's checkpoint only: these fixtures hold the e-PPGBM marts, not the convergence ones."""
+    return run_any_gate(run_id, schema, checkpoints=("konvergensi_marts_gate",))
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +65,7 @@ def warehouse(gate_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "False")
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     with psycopg.connect(gate_database) as conn:
-        for schema in (AUDIT, PUBLISHED, PUBLISHED + "_previous"):
+        for schema in (AUDIT, PUBLISHED, PUBLISHED + "_previous", "restricted_audit", "restricted"):
             conn.execute(f"drop schema if exists {schema} cascade")
     return gate_database
 
@@ -246,3 +252,25 @@ def test_batch_placeholder_is_aliased_only_in_queries_with_a_join() -> None:
             assert all(bool(alias) == has_join for alias in aliased), f"{path.name}: {check}"
             assert not re.search(r"\bmarts(_audit)?\.", query), f"{path.name}: {check} names a schema"
     assert queries > 20
+
+
+@pytest.mark.integration
+def test_field_lists_are_published_with_the_marts_and_only_to_the_field_team(warehouse: str) -> None:
+    load_marts(warehouse, AUDIT)
+    with psycopg.connect(warehouse) as conn:
+        conn.execute("create schema restricted_audit")
+        conn.execute("create table restricted_audit.case_followup_children (child_key text, child_name text)")
+        conn.execute("insert into restricted_audit.case_followup_children values ('k1', 'Aisyah')")
+    run_id = new_run_id()
+    assert run_gate(run_id).success
+
+    published = publish(run_id)
+
+    assert published.restricted_tables == ["case_followup_children"]
+    assert not schema_exists(warehouse, "restricted_audit")
+    assert scalar(warehouse, "select count(*) from restricted.case_followup_children") == 1
+    table = "restricted.case_followup_children"
+    assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (FIELD_TEAM_ROLE, table)) is True
+    assert scalar(warehouse, "select has_schema_privilege(%s, 'restricted', 'USAGE')", (ANALYST_ROLE,)) is False
+    assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (ANALYST_ROLE, table)) is False
+    assert scalar(warehouse, "select has_schema_privilege(%s, 'marts', 'USAGE')", (FIELD_TEAM_ROLE,)) is False
