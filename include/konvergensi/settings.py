@@ -111,3 +111,75 @@ def pseudonym_key() -> bytes:
         key_file.write_text(secrets.token_hex(32) + "\n")
         key_file.chmod(0o600)
     return bytes.fromhex(key_file.read_text().strip())
+
+
+# Pulled convergence sources (see docs/convergence-sources.md) ---------------------------------
+
+
+def _required(name: str, what: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise RuntimeError(f"{name} is not set: {what}")
+    return value
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RuntimeError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise RuntimeError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def services_api_url() -> str:
+    """Base URL of the maternal and child services API, e.g. http://127.0.0.1:8765/api/v1."""
+    return _required("KONVERGENSI_SERVICES_API_URL", "base URL of the maternal and child services API").rstrip("/")
+
+
+def services_api_token() -> str:
+    """Bearer token for the services API."""
+    return _required("KONVERGENSI_SERVICES_API_TOKEN", "bearer token of the maternal and child services API")
+
+
+def dtsen_url() -> str:
+    """SQLAlchemy URL of the DTSEN welfare register (a plain postgresql:// URL gets the psycopg driver)."""
+    return sqlalchemy_url(_required("KONVERGENSI_DTSEN_URL", "database URL of the DTSEN welfare register"))
+
+
+def pupr_api_url() -> str:
+    """Base URL of the public-works GeoJSON API, e.g. http://127.0.0.1:8765/pupr."""
+    return _required("KONVERGENSI_PUPR_API_URL", "base URL of the public-works (DPUPR) GeoJSON API").rstrip("/")
+
+
+def max_stale_days() -> float:
+    """How long a source may keep failing before the gate fails the night (default 3 days)."""
+    return _number("KONVERGENSI_MAX_STALE_DAYS", 3.0)
+
+
+def http_timeout_seconds() -> float:
+    """Per-request timeout of the source HTTP client: connect, and each wait for data."""
+    return _number("KONVERGENSI_HTTP_TIMEOUT_SECONDS", 30.0)
+
+
+def http_attempts() -> int:
+    """Attempts per HTTP request (the first one included) before a source counts as unavailable."""
+    return max(1, int(_number("KONVERGENSI_HTTP_ATTEMPTS", 5)))
+
+
+def http_backoff_seconds() -> float:
+    """First backoff delay; it doubles on every retry (with jitter), capped by the maximum below."""
+    return _number("KONVERGENSI_HTTP_BACKOFF_SECONDS", 1.0)
+
+
+def http_max_backoff_seconds() -> float:
+    return _number("KONVERGENSI_HTTP_MAX_BACKOFF_SECONDS", 30.0)
+
+
+def http_retry_after_cap_seconds() -> float:
+    """A server's Retry-After is honoured up to this many seconds."""
+    return _number("KONVERGENSI_HTTP_RETRY_AFTER_CAP_SECONDS", 120.0)

@@ -89,16 +89,17 @@ class IngestReport:
 
 
 def discover_files(landing_dir: Path) -> list[Path]:
-    """Every delivered file under the landing directory, in a stable order.
+    """Every delivered file directly in the landing directory, in a stable order.
 
-    Hidden files and files still being uploaded (`~$…`, `.part`, `.tmp`) are left for a later night.
+    Sub-directories belong to other sources (BKKBN files land in `<landing>/bkkbn/`) and are not
+    read. Hidden files and files still being uploaded (`~$…`, `.part`, `.tmp`) are left for a later
+    night.
     """
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing directory {landing_dir} does not exist")
     found = []
-    for path in sorted(landing_dir.rglob("*")):
-        relative = path.relative_to(landing_dir)
-        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
+    for path in sorted(landing_dir.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
             continue
         if any(marker in path.name for marker in IN_FLIGHT_MARKERS):
             continue
@@ -196,7 +197,7 @@ class EppgbmLoader:
             """
             with current_versions as (
                 select distinct on (file_name) file_name, file_checksum
-                from ops.file_loads where status = 'loaded'
+                from ops.file_loads where status = 'loaded' and source = 'eppgbm'
                 order by file_name, file_load_id desc
             )
             select
@@ -214,7 +215,8 @@ class EppgbmLoader:
             delete from raw.eppgbm_measurements
             where source_file = %(name)s
               and batch_id = any(array(
-                  select batch_id from ops.file_loads where file_name = %(name)s and status = 'loaded'))
+                  select batch_id from ops.file_loads
+                  where file_name = %(name)s and status = 'loaded' and source = 'eppgbm'))
             """,
             {"name": name},
         )
@@ -259,9 +261,9 @@ class EppgbmLoader:
     def _record(self, result: FileResult, batch_id: int) -> None:
         self.connection.execute(
             """
-            insert into ops.file_loads (batch_id, run_id, file_name, file_checksum, file_format, status, rows_read,
-                rows_loaded, rows_quarantined, replaced_checksum, error, finished_at)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+            insert into ops.file_loads (source, batch_id, run_id, file_name, file_checksum, file_format, status,
+                rows_read, rows_loaded, rows_quarantined, replaced_checksum, error, finished_at)
+            values ('eppgbm', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
             """,
             (
                 batch_id, self.run_id, result.file_name, result.checksum, result.file_format, result.status,
@@ -271,13 +273,15 @@ class EppgbmLoader:
 
 
 def ingest_eppgbm(landing_dir: Path, run_id: str, *, url: str | None = None) -> IngestReport:
-    """Load every new or changed e-PPGBM export in `landing_dir`; one run at a time."""
-    with connect(url) as connection:
+    """Load every new or changed e-PPGBM export in `landing_dir`; one run at a time.
+
+    The connection is in autocommit mode so that each file's `transaction()` block is a real
+    transaction, committed when the file is done (not a savepoint inside one night-long transaction).
+    """
+    with connect(url, autocommit=True) as connection:
         ensure_schema(connection)
         connection.execute("select pg_advisory_lock(hashtext('konvergensi.ingest.eppgbm'))")
-        connection.commit()
         try:
             return EppgbmLoader(connection, run_id, Path(landing_dir)).run()
         finally:
             connection.execute("select pg_advisory_unlock(hashtext('konvergensi.ingest.eppgbm'))")
-            connection.commit()

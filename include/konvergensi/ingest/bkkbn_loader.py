@@ -1,0 +1,309 @@
+"""Load BKKBN Pendataan Keluarga CSV files from `<landing>/bkkbn/` into raw.bkkbn_families.
+
+Per file, in one transaction: read the CSV (UTF-8 or cp1252, `;` or `,`) row by row, map each
+row to raw columns with pseudonyms, COPY the usable rows into raw.bkkbn_families and the others
+with their reason into raw.bkkbn_quarantine, and record the file in ops.file_loads
+(source 'bkkbn', rows_read = rows_loaded + rows_quarantined). A file already loaded with the same
+checksum is skipped; a changed file with the same name (the corrected file of a kelurahan and
+month) replaces its earlier rows; a file whose header is not the layout is rejected with the
+missing columns named, and the other files still load. Blank lines are not rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+
+from konvergensi.db import connect, ensure_schema
+from konvergensi.extract.records import MappingContext, kk_columns, nik_columns, text
+from konvergensi.ingest.bkkbn_columns import (
+    DATE_HEADERS,
+    FLAG_HEADERS,
+    HEADERS,
+    BadCell,
+    BkkbnHeaderError,
+    map_header,
+    parse_count,
+    parse_date,
+    parse_flag,
+)
+from konvergensi.ingest.eppgbm_loader import IN_FLIGHT_MARKERS, file_checksum
+from konvergensi.ingest.readers import _detect_encoding
+from konvergensi.pseudonyms import Pseudonymiser
+from konvergensi.settings import pseudonym_key
+
+log = logging.getLogger(__name__)
+
+SOURCE = "bkkbn"
+SUBDIRECTORY = "bkkbn"
+SPOOL_BYTES = 8 << 20
+
+LINEAGE_COLUMNS = ("batch_id", "source_file", "file_checksum", "source_row")
+FAMILY_COLUMNS = LINEAGE_COLUMNS + (
+    "kelurahan_code", "kelurahan_name", "rw", "rt", "kk_number", "kk_raw", "kk_key", "head_nik", "head_nik_key",
+    "head_name", "wife_nik", "wife_nik_raw", "wife_nik_key", "wife_name", "wife_birth_date", "children_count",
+    "last_child_birth_date", "has_baduta", "has_balita", "is_pus", "is_pregnant", "improved_water",
+    "proper_latrine", "too_young", "too_old", "too_close", "too_many", "uninhabitable_house",
+    "at_risk_of_stunting", "surveyed_on",
+)  # fmt: skip
+QUARANTINE_COLUMNS = LINEAGE_COLUMNS + ("reason", "record")
+
+
+class RejectedFile(ValueError):
+    """The whole file cannot be loaded; the message says why."""
+
+
+@dataclass
+class BkkbnFileResult:
+    file_name: str
+    checksum: str
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    replaced_checksum: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BkkbnReport:
+    run_id: str
+    batch_id: int
+    files: list[BkkbnFileResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "batch_id": self.batch_id,
+            "files_loaded": self.count("loaded"),
+            "files_skipped": self.count("skipped"),
+            "files_rejected": self.count("rejected"),
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "rejected": [{"file": f.file_name, "error": f.error} for f in self.files if f.status == "rejected"],
+        }
+
+
+def discover_bkkbn_files(landing_dir: Path) -> list[Path]:
+    """Delivered files in `<landing>/bkkbn/` (none when the directory does not exist yet)."""
+    directory = landing_dir / SUBDIRECTORY
+    if not directory.is_dir():
+        return []
+    return [
+        path
+        for path in sorted(directory.iterdir())
+        if path.is_file() and not path.name.startswith(".") and not any(m in path.name for m in IN_FLIGHT_MARKERS)
+    ]
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(row number as a spreadsheet shows it, cells) of the CSV, the header being row 1."""
+    encoding = _detect_encoding(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        first = handle.readline()
+        separator = ";" if first.count(";") > first.count(",") else ","
+        handle.seek(0)
+        for number, cells in enumerate(csv.reader(handle, delimiter=separator), start=1):
+            if number == 1 and cells:
+                cells[0] = cells[0].lstrip("\ufeff")
+            yield number, cells
+
+
+def map_row(cells: dict[str, str | None], context: MappingContext) -> dict[str, object]:
+    """One data row (header -> cell text) as raw columns; raises BadCell with the reason."""
+    values: dict[str, object] = {}
+    for header, column in HEADERS.items():
+        if column is None or header in FLAG_HEADERS or header in DATE_HEADERS:
+            continue
+        values[column] = text(cells.get(header))
+    for header in FLAG_HEADERS:
+        values[HEADERS[header]] = parse_flag(header, cells.get(header))
+    for header in DATE_HEADERS:
+        values[HEADERS[header]] = parse_date(
+            header, cells.get(header), today=context.today, required=header == "Tanggal Pendataan"
+        )
+    values["children_count"] = parse_count("Jumlah Anak", cells.get("Jumlah Anak"))
+    values["kk_number"], values["kk_raw"], values["kk_key"] = kk_columns(context, cells.get("No KK"))
+    head_nik, head_raw, values["head_nik_key"] = nik_columns(context, cells.get("NIK Kepala Keluarga"))
+    values["head_nik"] = head_nik or head_raw
+    values["wife_nik"], values["wife_nik_raw"], values["wife_nik_key"] = nik_columns(context, cells.get("NIK Istri"))
+    return values
+
+
+class BkkbnLoader:
+    def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, today: date | None = None):
+        self.connection = connection
+        self.run_id = run_id
+        self.landing_dir = landing_dir
+        now = datetime.now(UTC) if today is None else datetime.combine(today, datetime.min.time(), UTC)
+        self.context = MappingContext(now, Pseudonymiser(pseudonym_key()))
+
+    def run(self) -> BkkbnReport:
+        files = discover_bkkbn_files(self.landing_dir)
+        with self.connection.transaction():
+            batch_id = self.connection.execute(
+                "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
+                (self.run_id, str(self.landing_dir / SUBDIRECTORY)),
+            ).fetchone()[0]
+        report = BkkbnReport(self.run_id, batch_id)
+        for path in files:
+            result = self.load_file(path, batch_id)
+            report.files.append(result)
+            if result.status == "loaded":
+                log.info(
+                    "BKKBN %s: %d rows, %d loaded, %d quarantined%s", result.file_name, result.rows_read,
+                    result.rows_loaded, result.rows_quarantined, ", replaces an earlier version" if result.replaced_checksum else "",
+                )  # fmt: skip
+            elif result.status == "rejected":
+                log.warning("BKKBN %s rejected: %s", result.file_name, result.error)
+        with self.connection.transaction():
+            self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
+        return report
+
+    def load_file(self, path: Path, batch_id: int) -> BkkbnFileResult:
+        started = time.perf_counter()
+        name = path.relative_to(self.landing_dir).as_posix()
+        checksum = file_checksum(path)
+        result = BkkbnFileResult(name, checksum, "loaded")
+        previous, duplicate_of = self._previous_versions(name, checksum)
+        if previous == checksum:
+            result.status, result.error = "skipped", "already loaded with this checksum"
+        elif duplicate_of:
+            result.status, result.error = "skipped", f"same content as {duplicate_of}, already loaded"
+        else:
+            try:
+                if path.suffix.lower() not in (".csv", ".txt"):
+                    raise RejectedFile(f"{name}: unsupported file type {path.suffix or '(none)'}, expected .csv")
+                with self.connection.transaction():
+                    if previous:
+                        self._forget(name)
+                        result.replaced_checksum = previous
+                    self._copy(path, result, batch_id)
+                    self._record(result, batch_id)
+                result.seconds = time.perf_counter() - started
+                return result
+            except (RejectedFile, UnicodeDecodeError, csv.Error, psycopg.DataError, OSError) as error:
+                result.status, result.error = "rejected", str(error).strip().splitlines()[0]
+                result.rows_read = result.rows_loaded = result.rows_quarantined = 0
+        with self.connection.transaction():
+            self._record(result, batch_id)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _previous_versions(self, name: str, checksum: str) -> tuple[str | None, str | None]:
+        row = self.connection.execute(
+            """
+            with current_versions as (
+                select distinct on (file_name) file_name, file_checksum
+                from ops.file_loads where status = 'loaded' and source = 'bkkbn'
+                order by file_name, file_load_id desc
+            )
+            select
+                (select file_checksum from current_versions where file_name = %(name)s),
+                (select min(file_name) from current_versions where file_checksum = %(checksum)s and file_name <> %(name)s)
+            """,
+            {"name": name, "checksum": checksum},
+        ).fetchone()
+        return row[0], row[1]
+
+    def _forget(self, name: str) -> None:
+        self.connection.execute("delete from raw.bkkbn_families where source_file = %s", (name,))
+        self.connection.execute("delete from raw.bkkbn_quarantine where source_file = %s", (name,))
+
+    def _copy(self, path: Path, result: BkkbnFileResult, batch_id: int) -> None:
+        rows = _rows(path)
+        header_number, header = next(rows, (0, []))
+        try:
+            positions = map_header(header)
+        except BkkbnHeaderError as error:
+            raise RejectedFile(f"{result.file_name}: not a Pendataan Keluarga file: {error}") from None
+        width = len(header)
+        lineage = [batch_id, result.file_name, result.checksum]
+        with (
+            tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", newline="", encoding="utf-8") as families,
+            tempfile.SpooledTemporaryFile(SPOOL_BYTES, "w+", newline="", encoding="utf-8") as quarantine,
+        ):
+            family_writer, quarantine_writer = csv.writer(families), csv.writer(quarantine)
+            for number, cells in rows:
+                if not any(c.strip() for c in cells):
+                    continue
+                result.rows_read += 1
+                record = {header[i] if i < width else f"column {i + 1}": c for i, c in enumerate(cells)}
+                try:
+                    if len(cells) != width:
+                        raise BadCell(f"row has {len(cells)} cells, the header has {width}")
+                    named = {h: cells[i] for i, h in enumerate(positions) if h}
+                    values = map_row(named, self.context)
+                except BadCell as reason:
+                    quarantine_writer.writerow([*lineage, number, str(reason), json.dumps(record, ensure_ascii=False)])
+                    result.rows_quarantined += 1
+                    continue
+                family_writer.writerow([*lineage, number, *(_csv(values[c]) for c in FAMILY_COLUMNS[4:])])
+                result.rows_loaded += 1
+            with self.connection.cursor() as cursor:
+                for spool, table, columns in (
+                    (families, "raw.bkkbn_families", FAMILY_COLUMNS),
+                    (quarantine, "raw.bkkbn_quarantine", QUARANTINE_COLUMNS),
+                ):
+                    spool.seek(0)
+                    with cursor.copy(f"copy {table} ({', '.join(columns)}) from stdin (format csv)") as copy:
+                        while block := spool.read(1 << 20):
+                            copy.write(block)
+
+    def _record(self, result: BkkbnFileResult, batch_id: int) -> None:
+        self.connection.execute(
+            """
+            insert into ops.file_loads (source, batch_id, run_id, file_name, file_checksum, file_format, status,
+                rows_read, rows_loaded, rows_quarantined, replaced_checksum, error, finished_at)
+            values ('bkkbn', %s, %s, %s, %s, 'csv', %s, %s, %s, %s, %s, %s, now())
+            """,
+            (
+                batch_id, self.run_id, result.file_name, result.checksum, result.status, result.rows_read,
+                result.rows_loaded, result.rows_quarantined, result.replaced_checksum, result.error,
+            ),
+        )  # fmt: skip
+
+
+def _csv(value: object) -> object:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def ingest_bkkbn(landing_dir: Path, run_id: str, *, url: str | None = None) -> BkkbnReport:
+    """Load every new or changed BKKBN file in `<landing_dir>/bkkbn/`; one run at a time."""
+    with connect(url, autocommit=True) as connection:  # each file commits in its own transaction
+        ensure_schema(connection)
+        connection.execute("select pg_advisory_lock(hashtext('konvergensi.ingest.bkkbn'))")
+        try:
+            return BkkbnLoader(connection, run_id, Path(landing_dir)).run()
+        finally:
+            connection.execute("select pg_advisory_unlock(hashtext('konvergensi.ingest.bkkbn'))")
