@@ -281,6 +281,27 @@ def write_eppgbm_exports(
 
     Returns the ground-truth summary (rows and dirt per file, population counts, true prevalence).
     """
+    truth, _ = run_eppgbm_exports(
+        out_dir, seed=seed, children=children, months=months, end_month=end_month, dirt=dirt,
+        dirt_scale=dirt_scale, facilities_csv=facilities_csv, formats=formats, progress=progress,
+    )
+    return truth
+
+
+def run_eppgbm_exports(
+    out_dir: str | Path,
+    *,
+    seed: int = 42,
+    children: int = 23000,
+    months: int = 12,
+    end_month: str = "2026-10",
+    dirt: DirtRates = DEFAULT_DIRT,
+    dirt_scale: float = 1.0,
+    facilities_csv: str | Path | None = None,
+    formats: Mapping[str, float] | None = None,
+    progress: bool = True,
+) -> tuple[dict, Simulation]:
+    """As :func:`write_eppgbm_exports`, also returning the finished simulation (for the other sources)."""
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -325,7 +346,7 @@ def write_eppgbm_exports(
     truth = _truth(sim, files, rates, dirt_scale, calendar_months, format_of, time.perf_counter() - started)
     names = {p.code: p.name for p in reference.puskesmas}
     truth["html_header_cells"] = {names[code]: "th" if th else "td" for code, th in header_th.items()}
-    return truth
+    return truth, sim
 
 
 def _file_summary(stats: FileStats) -> dict:

@@ -137,6 +137,9 @@ class Population:
         self._kk = SerialRegistry()
         self.created = 0
         self.aged_out = 0
+        # Every child ever created, in creation order (ageing out removes children from
+        # ``by_posyandu`` only); the convergence sources need the whole history.
+        self.every_child: list[Child] = []
 
     def __len__(self) -> int:
         return sum(len(children) for children in self.by_posyandu.values())
@@ -182,6 +185,19 @@ class Population:
         for child in self.children():
             child.growth.step(rng)
 
+    def families(self) -> Iterator[Family]:
+        """Every family ever created, kelurahan by kelurahan in reference order, then by creation."""
+        for pool in self._families.values():
+            yield from pool
+
+    def issue_nik(self, prefix: str) -> str:
+        """A new NIK from the population's registry (so it never collides with a child's or mother's)."""
+        return self._nik.issue(prefix)
+
+    def issue_kk(self, prefix: str) -> str:
+        """A new KK number from the population's registry."""
+        return self._kk.issue(prefix)
+
     def growth_of(self, kelurahan_code: str) -> KelurahanGrowth:
         return self._growth[kelurahan_code]
 
@@ -207,6 +223,7 @@ class Population:
             birth_length=round(length * 2) / 2, growth=growth,
         )
         self.by_posyandu[family.posyandu.code].append(child)
+        self.every_child.append(child)
         self.created += 1
         return child
 
