@@ -25,13 +25,16 @@ SIM_MONTHS ?= 12
 SIM_CHILDREN ?= 23000
 SIM_SEED ?= 42
 N ?= 1000000
+BENCH_CHILDREN ?= 23000
+BENCH_MONTHS ?= 1
 
 .PHONY: help setup run test test-unit bench psql stop clean
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
+	@echo "         [DOWN='services pupr_surveys']           simulated sources that are down tonight"
 	@echo "make test                                         unit and integration tests"
-	@echo "make bench [N=1000000]                            ingestion and z-score throughput"
+	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make stop                                         stop the embedded PostgreSQL"
 
@@ -54,7 +57,7 @@ dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project/mo
 setup: $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db dbt_project/target/manifest.json
 
 run: setup
-	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.night --run-date $(RUN_DATE) $(if $(LANDING_DIR),--landing-dir $(LANDING_DIR),--simulate --months $(SIM_MONTHS) --children $(SIM_CHILDREN) --seed $(SIM_SEED))
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.night --run-date $(RUN_DATE) $(if $(LANDING_DIR),--landing-dir $(LANDING_DIR),--simulate --months $(SIM_MONTHS) --children $(SIM_CHILDREN) --seed $(SIM_SEED) $(foreach source,$(DOWN),--down $(source)))
 
 test: setup
 	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" $(or $(TESTS),tests)
@@ -64,6 +67,7 @@ test-unit: setup
 
 bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)
+	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_convergence.py --children $(BENCH_CHILDREN) --months $(BENCH_MONTHS)
 
 # SQL reaches psql through the environment, so any quoting inside it survives.
 export SQL

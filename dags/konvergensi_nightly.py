@@ -1,4 +1,10 @@
-"""Nightly e-PPGBM load: ingest → dbt (Cosmos) → quality gate → atomic publish.
+"""Nightly convergence load: every source → dbt (Cosmos) → quality gate → atomic publish.
+
+Sources: e-PPGBM and BKKBN files from the landing directory; the maternal and child services API,
+the pregnant women register, the DTSEN welfare database and the public-works GeoJSON collections,
+each pulled incrementally by its own task. A pulled source that is still down after its retries
+does not stop the night: its previous data is used and the marts mark it stale (the gate fails
+when it has been stale too long). A source that sends data breaking its contract fails the night.
 
 The DAG file stays thin: every task calls a function in include/konvergensi/. The dbt graph is
 rendered from the manifest that `make setup` writes (dbt parse), so parsing this file runs no dbt.
@@ -27,13 +33,13 @@ from konvergensi import nightly_tasks  # noqa: E402
 
 @dag(
     dag_id="konvergensi_nightly",
-    description="e-PPGBM exports → raw → dbt star schema → Great Expectations gate → published marts",
+    description="health, social and public-works sources → raw → dbt convergence star → GX gate → published marts",
     schedule="0 19 * * *",  # 02:00 WIB
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "konvergensi", "retries": 0},
-    tags=["konvergensi", "e-ppgbm"],
+    tags=["konvergensi", "e-ppgbm", "convergence"],
     doc_md=__doc__,
 )
 def konvergensi_nightly():
@@ -41,6 +47,25 @@ def konvergensi_nightly():
     def ingest_eppgbm() -> dict:
         context = get_current_context()
         return nightly_tasks.ingest(context["run_id"], os.environ.get("KONVERGENSI_LANDING_DIR"))
+
+    @task(retries=3, retry_delay=timedelta(minutes=2), retry_exponential_backoff=True)
+    def ingest_bkkbn() -> dict:
+        context = get_current_context()
+        return nightly_tasks.ingest_family_data(context["run_id"], os.environ.get("KONVERGENSI_LANDING_DIR"))
+
+    @task(retries=0)
+    def extract(source: str) -> dict:
+        from konvergensi.extract import SourceRejected
+
+        try:
+            return nightly_tasks.extract(source, get_current_context()["run_id"])
+        except SourceRejected as rejected:
+            raise AirflowFailException(str(rejected)) from rejected
+
+    extracts = [
+        extract.override(task_id=f"extract_{source}")(source)
+        for source in nightly_tasks.PULLED_SOURCES
+    ]
 
     transform = DbtTaskGroup(
         group_id="transform",
@@ -57,9 +82,10 @@ def konvergensi_nightly():
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.DBT_LS,
-            test_behavior=TestBehavior.BUILD,
-            # a test on two models (relationships) runs once both exist, not with the first one
-            should_detach_multiple_parents_tests=True,
+            # one task per model, seed and snapshot, then every data test in one `dbt test` task: a task
+            # per test (or per model with its tests) costs seconds of Airflow and dbt start-up each,
+            # which for ~500 tests outweighs the tests themselves; nothing reaches the gate untested.
+            test_behavior=TestBehavior.AFTER_ALL,
             emit_datasets=False,  # no data-aware scheduling here; avoids one warning per task
         ),
         operator_args={"install_deps": False},
@@ -79,7 +105,8 @@ def konvergensi_nightly():
     def publish_marts() -> None:
         nightly_tasks.publish(get_current_context()["run_id"])
 
-    ingest_eppgbm() >> transform >> quality_gate() >> publish_marts()
+    [ingest_eppgbm(), ingest_bkkbn(), *extracts] >> transform
+    transform >> quality_gate() >> publish_marts()
 
 
 konvergensi_nightly()

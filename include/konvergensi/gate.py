@@ -11,9 +11,10 @@ silently ignored.
 
 Which schema is validated is decided by the connection, not by the GX files: the data source's
 URL is `${KONVERGENSI_GATE_SQLALCHEMY_URL}`, which run_gate fills with the warehouse URL plus a
-libpq `options=-csearch_path=<schema>,<restricted schema>`. Table assets have no schema and the
-suites' SQL names sibling tables unqualified, so the same files validate `marts_audit` (with the
-field teams' lists in `restricted_audit`) at night and any test schema.
+libpq `options=-csearch_path=<schema>,<restricted schema>,staging`. Table assets have no schema and
+the suites' SQL names sibling tables unqualified, so the same files validate `marts_audit` (with the
+field teams' lists in `restricted_audit` and the staged sources in `staging`) at night and any test
+schema.
 
 Every checkpoint of the context runs (`konvergensi_marts_gate` for the e-PPGBM spine,
 `konvergensi_convergence_gate` for the convergence marts); a test may pick some.
@@ -48,6 +49,7 @@ WARN_SUFFIX = "_warn"
 SAMPLE_SIZE = 5
 ERROR_CHARS = 500
 
+STAGING_SCHEMA = "staging"  # the sources as staged: their code domains are checked too
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -133,7 +135,7 @@ def run_gate(run_id: str, schema: str | None = None, checkpoints: tuple[str, ...
         for name in names:
             checkpoint = context.checkpoints.get(name)
             tables = sorted({vd.data.data_asset.table_name for vd in checkpoint.validation_definitions})
-            missing = _missing_tables((schema, restricted), tables)
+            missing = _missing_tables((schema, restricted, STAGING_SCHEMA), tables)
             for table in missing:
                 failed.append(
                     Finding(suite=None, table=table, expectation="table_exists",
@@ -187,7 +189,7 @@ def _load_context(schema: str, restricted: str) -> AbstractDataContext:
     return gx.get_context(
         mode="file",
         context_root_dir=str(settings.EXPECTATIONS_DIR),
-        runtime_environment={URL_VARIABLE: gate_sqlalchemy_url(schema, also=(restricted,))},
+        runtime_environment={URL_VARIABLE: gate_sqlalchemy_url(schema, also=(restricted, STAGING_SCHEMA))},
     )
 
 

@@ -1,22 +1,32 @@
 """`make run`: one night end to end through Airflow, then the summary.
 
-    python -m konvergensi.night --simulate [--months 12 --children 23000 --seed 42]
+    python -m konvergensi.night --simulate [--months 12 --children 23000 --seed 42] [--down services]
     python -m konvergensi.night --landing-dir /path/to/real/exports
 
-With --simulate the source simulator (a separate package, run as its own process) first writes a
-year of e-PPGBM exports into the landing directory; the nightly DAG itself never knows whether
-its files came from the simulator or from puskesmas.
+With --simulate the source simulator (a separate package, run as its own processes) stands for
+the outside systems: it writes a year of e-PPGBM and BKKBN files into the landing directory, fills
+a DTSEN database beside the warehouse, and serves the services API and the public-works GeoJSON
+over HTTP (now and then answering 5xx or stalling, as real servers do) while the DAG runs. The
+nightly DAG only sees files, URLs and a token in its environment, exactly as with the real systems.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import re
+import secrets
 import subprocess
 import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
 
 from konvergensi import settings
 from konvergensi.db import connect
@@ -48,21 +58,80 @@ def previous_month(day: dt.date) -> str:
     return f"{first:%Y-%m}"
 
 
-def simulate(landing: Path, run_date: dt.date, args: argparse.Namespace) -> None:
-    print(f"Simulating {args.months} months of e-PPGBM exports for ~{args.children:,} children into {landing} …", flush=True)
+SIMULATED_DTSEN_DATABASE = "dtsen_simulated"
+# Which simulated server answers for each pulled source (DTSEN is a database and cannot be "down" here).
+SIMULATED_SYSTEMS = {"services": "services", "pregnancies": "services", "pupr_surveys": "pupr", "pupr_projects": "pupr"}
+
+
+def simulated_dtsen_url() -> str:
+    """A database beside the warehouse standing for the social-affairs system (created if missing)."""
+    warehouse = settings.warehouse_url()
+    with psycopg.connect(warehouse, autocommit=True) as admin:
+        exists = admin.execute("select 1 from pg_database where datname = %s", (SIMULATED_DTSEN_DATABASE,)).fetchone()
+        if not exists:
+            admin.execute(f'create database "{SIMULATED_DTSEN_DATABASE}"')
+    return urlunparse(urlparse(warehouse)._replace(path=f"/{SIMULATED_DTSEN_DATABASE}"))
+
+
+def source_as_of(run_date: dt.date) -> str:
+    """The simulated systems show what had been recorded by the start of the night (00:00 WIB)."""
+    return f"{run_date.isoformat()}T00:00:00+07:00"
+
+
+def simulate(landing: Path, store: Path, dtsen_url: str, run_date: dt.date, args: argparse.Namespace) -> None:
+    print(f"Simulating {args.months} months of every source for ~{args.children:,} children "
+          f"(files into {landing}, API data into {store}) …", flush=True)
     command = [
-        sys.executable, "-m", "konvergensi_simulator", "eppgbm", "--out", str(landing), "--seed", str(args.seed),
-        "--children", str(args.children), "--months", str(args.months), "--end-month", previous_month(run_date),
+        sys.executable, "-m", "konvergensi_simulator", "city", "--out", str(landing), "--store", str(store),
+        "--dtsen-url", dtsen_url, "--seed", str(args.seed), "--children", str(args.children),
+        "--months", str(args.months), "--end-month", previous_month(run_date), "--as-of", source_as_of(run_date),
     ]  # fmt: skip
     subprocess.run(command, check=True)
 
 
-def run_dag(run_date: dt.date, landing: Path) -> tuple[int, Path]:
+@contextmanager
+def simulated_servers(store: Path, run_date: dt.date, down: list[str], fail_rate: float) -> Iterator[dict[str, str]]:
+    """Serve the store over HTTP for the duration of the night; yields the environment the DAG needs."""
+    token = secrets.token_urlsafe(24)
+    command = [
+        sys.executable, "-m", "konvergensi_simulator", "serve", "--store", str(store), "--port", "0",
+        "--token", token, "--as-of", source_as_of(run_date), "--fail-rate", str(fail_rate), "--seed", "7",
+    ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            base = server.stdout.readline().strip()
+            if not base.startswith("http"):
+                raise RuntimeError(f"the source simulator did not start (printed {base!r})")
+            if down:
+                _control(base, {"down": sorted({SIMULATED_SYSTEMS[source] for source in down})})
+            print(f"Simulated source servers at {base}"
+                  + (f" — down tonight: {', '.join(down)}" if down else ""), flush=True)
+            yield {
+                "KONVERGENSI_SERVICES_API_URL": f"{base}/api/v1",
+                "KONVERGENSI_SERVICES_API_TOKEN": token,
+                "KONVERGENSI_PUPR_API_URL": f"{base}/pupr",
+            }
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _control(base: str, change: dict[str, object]) -> None:
+    request = urllib.request.Request(
+        f"{base}/_sim/control", data=json.dumps(change).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def run_dag(run_date: dt.date, landing: Path, sources: dict[str, str] | None = None) -> tuple[int, Path]:
     """Run the DAG for one logical date in this process tree; return (exit code, log file)."""
     log_dir = settings.data_dir() / "logs"
     log_dir.mkdir(exist_ok=True)
     log_file = log_dir / f"night-{run_date:%Y-%m-%d}-{dt.datetime.now():%H%M%S}.log"
-    environment = dict(os.environ, KONVERGENSI_LANDING_DIR=str(landing))
+    environment = dict(os.environ, KONVERGENSI_LANDING_DIR=str(landing), **(sources or {}))
     print(f"Running the {DAG_ID} DAG for {run_date} (full log: {log_file}) …", flush=True)
     with log_file.open("w") as log, subprocess.Popen(
         ["airflow", "dags", "test", DAG_ID, run_date.isoformat()],
@@ -87,16 +156,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--children", type=int, default=23_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--down", action="append", default=[], metavar="SOURCE", choices=sorted(SIMULATED_SYSTEMS),
+                        help="with --simulate: the system serving this source is down tonight (services and "
+                             "pregnancies share the services API; pupr_surveys and pupr_projects the public-works "
+                             "endpoint); repeatable")
+    parser.add_argument("--fail-rate", type=float, default=0.02,
+                        help="with --simulate: share of API requests answered 5xx/429 or stalled")
     args = parser.parse_args(argv)
 
     landing = (args.landing_dir or settings.landing_dir()).resolve()
     if args.simulate:
         landing.mkdir(parents=True, exist_ok=True)
-        simulate(landing, args.run_date, args)
+        store = settings.data_dir() / "simulated-sources"
+        store.mkdir(exist_ok=True)
+        dtsen_url = simulated_dtsen_url()
+        simulate(landing, store, dtsen_url, args.run_date, args)
+        with simulated_servers(store, args.run_date, args.down, args.fail_rate) as sources:
+            code, log_file = run_dag(args.run_date, landing, {**sources, "KONVERGENSI_DTSEN_URL": dtsen_url})
     elif not landing.is_dir():
         parser.error(f"landing directory {landing} does not exist")
-
-    code, log_file = run_dag(args.run_date, landing)
+    else:
+        code, log_file = run_dag(args.run_date, landing)
     with connect() as connection:
         print()
         print(night_summary(connection))

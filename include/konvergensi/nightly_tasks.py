@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from konvergensi import settings
 
 log = logging.getLogger(__name__)
+
+# Sources pulled by their own extract task, in the order the DAG lists them.
+PULLED_SOURCES = ("services", "pregnancies", "dtsen", "pupr_surveys", "pupr_projects")
+# Whole-extract attempts before a source counts as down tonight (each HTTP request retries on its own too).
+EXTRACT_ATTEMPTS = 3
+EXTRACT_PAUSE_SECONDS = 5.0
 
 
 def ingest(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
@@ -23,6 +30,54 @@ def ingest(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
     )
     for rejected in summary["rejected"]:
         log.warning("rejected %s: %s", rejected["file"], rejected["error"])
+    return summary
+
+
+def ingest_family_data(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
+    """Load new and changed BKKBN family-data CSVs from <landing>/bkkbn/."""
+    from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
+
+    report = ingest_bkkbn(Path(landing_dir) if landing_dir else settings.landing_dir(), run_id)
+    summary = report.as_dict()
+    log.info(
+        "BKKBN: %(files_loaded)s file(s) loaded, %(files_skipped)s skipped, %(files_rejected)s rejected; "
+        "%(rows_read)s rows read = %(rows_loaded)s loaded + %(rows_quarantined)s quarantined",
+        summary,
+    )
+    for rejected in summary["rejected"]:
+        log.warning("rejected %s: %s", rejected["file"], rejected["error"])
+    return summary
+
+
+def extract(source: str, run_id: str) -> dict[str, object]:
+    """Pull one source incrementally. A source still down after its retries is reported stale, not fatal.
+
+    Tonight's marts then use the source's previous data and mart_source_freshness marks it stale;
+    the gate fails once it has been stale for longer than KONVERGENSI_MAX_STALE_DAYS. A source whose
+    data breaks its contract raises SourceRejected, which fails the night.
+    """
+    from konvergensi.extract import SourceUnavailable, extract_source, is_configured
+
+    if not is_configured(source):
+        log.warning("%s: not configured for this deployment, skipped (see docs/convergence-sources.md)", source)
+        return {"source": source, "status": "not_configured"}
+    for attempt in range(1, EXTRACT_ATTEMPTS + 1):
+        try:
+            report = extract_source(source, run_id)
+            break
+        except SourceUnavailable as down:
+            if attempt == EXTRACT_ATTEMPTS:
+                log.warning("%s is UNAVAILABLE after %d attempts, tonight's marts mark it stale: %s",
+                            source, attempt, down)
+                return {"source": source, "status": "stale", "error": str(down)}
+            log.warning("%s unavailable (attempt %d of %d), trying again: %s", source, attempt, EXTRACT_ATTEMPTS, down)
+            time.sleep(EXTRACT_PAUSE_SECONDS * attempt)
+    summary = report.as_dict()
+    log.info(
+        "%s: %s records read = %s loaded + %s quarantined (%s page(s), watermark %s → %s)",
+        source, summary.get("records_read"), summary.get("records_loaded"), summary.get("records_quarantined"),
+        summary.get("pages"), summary.get("watermark_from"), summary.get("watermark_to"),
+    )
     return summary
 
 

@@ -1,4 +1,5 @@
-"""The end-of-night summary a person reads: loads, quarantine, the gate's verdict, prevalence.
+"""The end-of-night summary a person reads: loads per source, quarantine, stale sources, the gate's
+verdict, linkage rates, convergence levels, prevalence against the targets.
 
 Plain text tables and bar charts, so it reads the same in a terminal, a CI log or an e-mail.
 """
@@ -60,19 +61,21 @@ def night_summary(connection: psycopg.Connection, run_id: str | None = None) -> 
 
     files = connection.execute(
         """
-        select status, count(*)::int, coalesce(sum(rows_read), 0)::int, coalesce(sum(rows_loaded), 0)::int,
+        select source, status, count(*)::int, coalesce(sum(rows_read), 0)::int, coalesce(sum(rows_loaded), 0)::int,
                coalesce(sum(rows_quarantined), 0)::int
-        from ops.file_loads where run_id = %s group by status order by status
+        from ops.file_loads where run_id = %s group by source, status order by source, status
         """,
         (run_id,),
     ).fetchall()
-    out.append("e-PPGBM files")
-    out.append(table(["status", "files", "rows read", "rows loaded", "rows quarantined"], files or [("none", 0, 0, 0, 0)]))
-    read = sum(r[2] for r in files)
-    loaded = sum(r[3] for r in files)
-    quarantined = sum(r[4] for r in files)
+    out.append("Files (e-PPGBM exports, BKKBN family data)")
+    out.append(table(["source", "status", "files", "rows read", "rows loaded", "rows quarantined"],
+                     files or [("none", "", 0, 0, 0, 0)]))
+    read = sum(r[3] for r in files)
+    loaded = sum(r[4] for r in files)
+    quarantined = sum(r[5] for r in files)
     check = "✓" if read == loaded + quarantined else "✗ DOES NOT ADD UP"
     out.append(f"rows read {read:,} = loaded {loaded:,} + quarantined {quarantined:,}  {check}\n")
+    out.append(_extracts(connection, run_id))
 
     rejected = connection.execute(
         "select file_name, error from ops.file_loads where run_id = %s and status = 'rejected' order by file_name",
@@ -120,9 +123,121 @@ def night_summary(connection: psycopg.Connection, run_id: str | None = None) -> 
         out.append(f"Data Docs: {docs}")
     out.append(f"Published: {'yes, at ' + published[0].strftime('%Y-%m-%d %H:%M:%S %Z') if published else 'no'}\n")
 
+    if _exists(connection, "marts.mart_source_freshness"):
+        out.append(_freshness(connection))
+    if _exists(connection, "marts.mart_linkage_rates"):
+        out.append(_linkage(connection))
+    if _exists(connection, "marts.mart_convergence_scorecard"):
+        out.append(_convergence(connection))
     if _exists(connection, "marts.mart_stunting_prevalence_monthly"):
         out.append(_prevalence(connection))
+    if _exists(connection, "marts.mart_target_progress"):
+        out.append(_targets(connection))
     return "\n".join(out)
+
+
+def _extracts(connection: psycopg.Connection, run_id: str) -> str:
+    rows = connection.execute(
+        """
+        select distinct on (source) source, status, records_read, records_loaded, records_quarantined, pages, attempts,
+               watermark_to, error
+        from ops.source_extracts where run_id = %s order by source, extract_id desc
+        """,
+        (run_id,),
+    ).fetchall()
+    if not rows:
+        return "Pulled sources: none this run.\n"
+    shown = []
+    for source, status, read, loaded, quarantined, pages, attempts, watermark, error in rows:
+        adds_up = "✓" if status != "loaded" or read == loaded + quarantined else "✗"
+        note = f"{watermark:%Y-%m-%d %H:%M}" if watermark else ""
+        if status == "failed":
+            note = "DOWN: " + (error or "")[:70]
+        shown.append((source, status, read, loaded, quarantined, adds_up, pages, attempts, note))
+    lines = ["Pulled sources (incremental; records = loaded + quarantined)"]
+    lines.append(table(["source", "status", "read", "loaded", "quarantined", "", "pages", "requests", "watermark / error"],
+                       shown, align="llrrrlrrl"))
+    return "\n".join(lines) + "\n"
+
+
+def _freshness(connection: psycopg.Connection) -> str:
+    stale = connection.execute(
+        """
+        select source, last_loaded_at, stale_since, exceeds_max_staleness from marts.mart_source_freshness
+        where is_stale order by source
+        """
+    ).fetchall()
+    if not stale:
+        return "Every source loaded on its latest attempt: no stale source in tonight's marts.\n"
+    lines = ["STALE SOURCES — tonight's marts use their previous data"]
+    lines.append(table(
+        ["source", "last loaded", "failing since", "too stale (gate fails)"],
+        [(s, f"{loaded:%Y-%m-%d %H:%M}" if loaded else "never", f"{since:%Y-%m-%d %H:%M}" if since else "", bool(too))
+         for s, loaded, since, too in stale],
+        align="llll",
+    ))
+    return "\n".join(lines) + "\n"
+
+
+def _linkage(connection: psycopg.Connection) -> str:
+    rows = connection.execute(
+        """
+        select source, records, linked, ambiguous, unlinked, link_rate_pct::float
+        from marts.mart_linkage_rates where kelurahan_code = 'CITY' order by source
+        """
+    ).fetchall()
+    lines = ["Family linkage, city-wide (exact keys first, then documented fallbacks; ambiguous never forced)"]
+    lines.append(table(["source", "records", "linked", "ambiguous", "unlinked", "linked %", ""],
+                       [(*r, bar(r[5], 100)) for r in rows], align="lrrrrrl"))
+    return "\n".join(lines) + "\n"
+
+
+def _convergence(connection: psycopg.Connection) -> str:
+    latest = connection.execute(
+        "select max(quarter) from marts.mart_convergence_scorecard where wilayah_level = 'kota'"
+    ).fetchone()[0]
+    if latest is None:
+        return "No convergence scorecard yet.\n"
+    rows = connection.execute(
+        """
+        select quarter, is_partial_quarter, cutoff_date, wilayah_name, women_level::float, children_level::float,
+               combined_level::float
+        from marts.mart_convergence_scorecard
+        where wilayah_level in ('kecamatan', 'kota')
+          and quarter in (%s, (select max(quarter) from marts.mart_convergence_scorecard
+                               where wilayah_level = 'kota' and not is_partial_quarter))
+        order by quarter desc, wilayah_level = 'kota', wilayah_name
+        """,
+        (latest,),
+    ).fetchall()
+    lines = []
+    for quarter in dict.fromkeys(r[0] for r in rows):
+        part = [r for r in rows if r[0] == quarter]
+        partial, cutoff = part[0][1], part[0][2]
+        title = f"Tingkat konvergensi {quarter}" + (f" (to date, cut-off {cutoff:%d %b %Y})" if partial else "")
+        lines.append(title)
+        lines.append(table(["wilayah", "ibu hamil %", "anak %", "gabungan %", ""],
+                           [(r[3], r[4], r[5], r[6], bar(r[6], 100)) for r in part], align="lrrrl"))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _targets(connection: psycopg.Connection) -> str:
+    rows = connection.execute(
+        """
+        select source_name, period_label, prevalence_pct::float, city_target_pct::float
+        from marts.mart_target_progress
+        where wilayah_level = 'kota'
+          and (source_type <> 'register'
+               or period_start = (select max(period_start) from marts.mart_target_progress
+                                  where source_type = 'register' and wilayah_level = 'kota'))
+        order by source_type = 'register' desc, year desc, source_name
+        """
+    ).fetchall()
+    lines = ["Kota Pekalongan against its targets (register and surveys side by side, never mixed; target 2026: 0%)"]
+    lines.append(table(["source", "period", "stunting %", "city target %", ""],
+                       [(*r, bar(r[2], 30)) for r in rows], align="llrrl"))
+    return "\n".join(lines) + "\n"
 
 
 def _describe(finding: dict) -> str:

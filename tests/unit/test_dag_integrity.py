@@ -38,6 +38,20 @@ def test_nightly_dag_shape(dagbag) -> None:
     assert gate_upstream and all(t.startswith("transform.") for t in gate_upstream)
 
 
+def test_every_source_loads_before_dbt(dagbag) -> None:
+    from konvergensi.nightly_tasks import PULLED_SOURCES
+
+    dag = dagbag.dags["konvergensi_nightly"]
+    loads = {"ingest_eppgbm", "ingest_bkkbn", *(f"extract_{source}" for source in PULLED_SOURCES)}
+    assert loads <= set(dag.task_ids)
+    first_dbt = [t for t in dag.task_ids if t.startswith("transform.") and not dag.get_task(t).upstream_task_ids - loads]
+    assert first_dbt, "some dbt task starts right after the loads"
+    for task_id in loads:
+        downstream = dag.get_task(task_id).downstream_task_ids
+        assert downstream and all(t.startswith("transform.") for t in downstream), task_id
+    assert any(t.startswith("transform.snap_households") for t in dag.task_ids), "the household snapshot runs nightly"
+
+
 def test_production_code_never_imports_the_simulator() -> None:
     production = [*PROJECT.joinpath("include", "konvergensi").rglob("*.py"), *PROJECT.joinpath("dags").rglob("*.py")]
     assert production

@@ -1,0 +1,134 @@
+{#
+    Children under five who need a follow-up in the latest evaluated month (the month of data_date),
+    pseudonymous. A child is followed up when stunted (HAZ < −2), or at risk:
+      - wasted (WHZ < −2) or underweight (WAZ < −2) on the latest measurement;
+      - HAZ < −1.5 on the latest measurement (not yet stunted, close to it);
+      - weight not gained at the last two weighings ("2T"): each of the last two weights is no higher
+        than the one before it (three weighings needed).
+    Flagged (implausible) z-scores never qualify a child. Statuses are those of fct_child_monthly, as
+    of the month's cut-off.
+#}
+
+with latest_period as (
+
+    select month_start, cutoff_date
+    from {{ ref('int_convergence_periods') }}
+    order by month_start desc
+    limit 1
+
+),
+
+child_months as (
+
+    select child_monthly.*
+    from {{ ref('fct_child_monthly') }} as child_monthly
+    inner join latest_period
+        on latest_period.month_start = child_monthly.month
+
+),
+
+latest_measurement as (
+
+    select
+        child_months.child_key,
+        case when not anthropometry.haz_flag then anthropometry.haz end as latest_haz,
+        case when not anthropometry.whz_flag then anthropometry.whz end as latest_whz,
+        case when not anthropometry.waz_flag then anthropometry.waz end as latest_waz,
+        anthropometry.posyandu_key
+    from child_months
+    inner join {{ ref('fct_anthropometry') }} as anthropometry
+        on anthropometry.child_key = child_months.child_key
+        and anthropometry.measured_on = child_months.last_measured_on
+
+),
+
+weighings as (
+
+    select
+        anthropometry.child_key,
+        anthropometry.weight_kg,
+        row_number() over (
+            partition by anthropometry.child_key order by anthropometry.measured_on desc
+        ) as recency_rank
+    from {{ ref('fct_anthropometry') }} as anthropometry
+    inner join child_months
+        on child_months.child_key = anthropometry.child_key
+    cross join latest_period
+    where anthropometry.weight_kg is not null
+        and anthropometry.measured_on <= latest_period.cutoff_date
+
+),
+
+weight_trend as (
+
+    select
+        child_key,
+        max(weight_kg) filter (where recency_rank = 1) <= max(weight_kg) filter (where recency_rank = 2)
+            and max(weight_kg) filter (where recency_rank = 2) <= max(weight_kg) filter (where recency_rank = 3)
+            as has_weight_not_gained_twice
+    from weighings
+    where recency_rank <= 3
+    group by child_key
+    having count(*) = 3
+
+),
+
+assessed as (
+
+    select
+        child_months.month,
+        child_months.child_key,
+        child_months.household_key,
+        child_months.kelurahan_code,
+        child_months.age_months,
+        child_months.nutrition_status,
+        child_months.last_measured_on,
+        latest_measurement.posyandu_key,
+        latest_measurement.latest_haz,
+        latest_measurement.latest_whz,
+        latest_measurement.latest_waz,
+        coalesce(child_months.is_stunted, false) as is_stunted,
+        coalesce(child_months.is_wasted, false) as is_wasted,
+        coalesce(child_months.is_underweight, false) as is_underweight,
+        coalesce(latest_measurement.latest_haz < -1.5 and latest_measurement.latest_haz >= -2, false)
+            as is_haz_below_minus_1_5,
+        coalesce(weight_trend.has_weight_not_gained_twice, false) as has_weight_not_gained_twice
+    from child_months
+    left join latest_measurement
+        on latest_measurement.child_key = child_months.child_key
+    left join weight_trend
+        on weight_trend.child_key = child_months.child_key
+
+)
+
+select
+    month,
+    child_key,
+    household_key,
+    kelurahan_code,
+    age_months,
+    nutrition_status,
+    last_measured_on,
+    posyandu_key,
+    latest_haz,
+    latest_whz,
+    latest_waz,
+    is_stunted,
+    is_wasted,
+    is_underweight,
+    is_haz_below_minus_1_5,
+    has_weight_not_gained_twice,
+    case when is_stunted then 'stunting' else 'berisiko' end as case_category,
+    concat_ws(', ',
+        case when is_stunted then 'stunting' end,
+        case when is_wasted then 'gizi kurang (wasting)' end,
+        case when is_underweight then 'berat badan kurang' end,
+        case when is_haz_below_minus_1_5 then 'TB/U < -1,5 SD' end,
+        case when has_weight_not_gained_twice then 'berat badan tidak naik 2 kali (2T)' end
+    ) as followup_reasons
+from assessed
+where is_stunted
+    or is_wasted
+    or is_underweight
+    or is_haz_below_minus_1_5
+    or has_weight_not_gained_twice

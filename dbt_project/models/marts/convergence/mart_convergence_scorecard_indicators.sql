@@ -1,0 +1,143 @@
+{#
+    The scorecard per wilayah, quarter and indicator: targets and the count of Y, T and TS answers.
+    Every kelurahan of dim_wilayah (UNKNOWN included) appears in every evaluated quarter; a kelurahan
+    code that is not in dim_wilayah counts under UNKNOWN. Kecamatan and city rows are sums of the
+    kelurahan rows. A partial quarter (data_date before the quarter's end) is judged to its cut-off.
+#}
+
+with answers as (
+
+    select kelurahan_code, quarter_start, target_group, indicator_code, answer
+    from {{ ref('int_pregnancy_indicators_quarterly') }}
+    where is_quarter_cutoff
+    union all
+    select kelurahan_code, quarter_start, target_group, indicator_code, answer
+    from {{ ref('int_child_indicators_quarterly') }}
+    where is_quarter_cutoff
+
+),
+
+quarters as (
+
+    select quarter, quarter_start, cutoff_date, is_partial_quarter
+    from {{ ref('int_convergence_periods') }}
+    where is_quarter_cutoff
+
+),
+
+indicators as (
+
+    select * from {{ ref('int_convergence_indicators') }}
+
+),
+
+wilayah as (
+
+    select * from {{ ref('dim_wilayah') }}
+
+),
+
+kelurahan_counts as (
+
+    select
+        coalesce(wilayah.kelurahan_code, 'UNKNOWN') as kelurahan_code,
+        answers.quarter_start,
+        answers.indicator_code,
+        count(*) as targets,
+        count(*) filter (where answers.answer = 'Y') as y_count,
+        count(*) filter (where answers.answer = 'T') as t_count,
+        count(*) filter (where answers.answer = 'TS') as ts_count
+    from answers
+    left join wilayah
+        on wilayah.kelurahan_code = answers.kelurahan_code
+    group by coalesce(wilayah.kelurahan_code, 'UNKNOWN'), answers.quarter_start, answers.indicator_code
+
+),
+
+kelurahan_rows as (
+
+    select
+        wilayah.kelurahan_code,
+        wilayah.kelurahan_name,
+        wilayah.kecamatan_code,
+        wilayah.kecamatan_name,
+        wilayah.city_code,
+        wilayah.city_name,
+        quarters.quarter,
+        quarters.quarter_start,
+        quarters.cutoff_date,
+        quarters.is_partial_quarter,
+        indicators.target_group,
+        indicators.indicator_code,
+        indicators.indicator_number,
+        indicators.indicator_name,
+        coalesce(kelurahan_counts.targets, 0) as targets,
+        coalesce(kelurahan_counts.y_count, 0) as y_count,
+        coalesce(kelurahan_counts.t_count, 0) as t_count,
+        coalesce(kelurahan_counts.ts_count, 0) as ts_count
+    from quarters
+    cross join wilayah
+    cross join indicators
+    left join kelurahan_counts
+        on kelurahan_counts.kelurahan_code = wilayah.kelurahan_code
+        and kelurahan_counts.quarter_start = quarters.quarter_start
+        and kelurahan_counts.indicator_code = indicators.indicator_code
+
+),
+
+all_levels as (
+
+    select
+        'kelurahan' as wilayah_level,
+        kelurahan_code as wilayah_code,
+        kelurahan_name as wilayah_name,
+        kecamatan_code,
+        quarter, quarter_start, cutoff_date, is_partial_quarter,
+        target_group, indicator_code, indicator_number, indicator_name,
+        targets, y_count, t_count, ts_count
+    from kelurahan_rows
+    union all
+    select
+        'kecamatan',
+        kecamatan_code,
+        min(kecamatan_name),
+        kecamatan_code,
+        quarter, quarter_start, cutoff_date, is_partial_quarter,
+        target_group, indicator_code, indicator_number, indicator_name,
+        sum(targets), sum(y_count), sum(t_count), sum(ts_count)
+    from kelurahan_rows
+    group by kecamatan_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
+        target_group, indicator_code, indicator_number, indicator_name
+    union all
+    select
+        'kota',
+        city_code,
+        min(city_name),
+        null,
+        quarter, quarter_start, cutoff_date, is_partial_quarter,
+        target_group, indicator_code, indicator_number, indicator_name,
+        sum(targets), sum(y_count), sum(t_count), sum(ts_count)
+    from kelurahan_rows
+    group by city_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
+        target_group, indicator_code, indicator_number, indicator_name
+
+)
+
+select
+    wilayah_level::text as wilayah_level,
+    wilayah_code::text as wilayah_code,
+    wilayah_name::text as wilayah_name,
+    kecamatan_code::text as kecamatan_code,
+    quarter::text as quarter,
+    quarter_start,
+    cutoff_date,
+    is_partial_quarter,
+    target_group::text as target_group,
+    indicator_code::text as indicator_code,
+    indicator_number::integer as indicator_number,
+    indicator_name::text as indicator_name,
+    targets::integer as targets,
+    y_count::integer as y_count,
+    t_count::integer as t_count,
+    ts_count::integer as ts_count
+from all_levels

@@ -1,0 +1,289 @@
+{#
+    Analisis situasi: one row per wilayah (kelurahan incl. UNKNOWN, kecamatan, kota) and year, for the
+    year of data_date (to date) and the year before. Built from the published marts so every figure
+    matches the page it comes from:
+      - prevalence: register (mart_stunting_prevalence_monthly) in the year's latest evaluated month and
+        the mean of the year's monthly prevalences; gap = latest − the city target of that year;
+      - children under five known and measured in that latest month (fct_child_monthly);
+      - intervention coverage: per scorecard indicator, Y ÷ (targets − TS) summed over the year's
+        quarters (mart_convergence_scorecard_indicators), and the same over all specific or all
+        sensitive indicators;
+      - risk-factor shares among the households (int_households_resolved, current state) of the children
+        under five of that latest month, each over the households whose attribute is known;
+      - convergence levels of the year's latest quarter (mart_convergence_scorecard).
+#}
+
+{% set indicator_codes = ['IBU_01', 'IBU_02', 'IBU_03', 'IBU_04', 'IBU_05', 'IBU_06', 'IBU_07', 'IBU_08',
+                          'ANAK_01', 'ANAK_02', 'ANAK_03', 'ANAK_04', 'ANAK_05', 'ANAK_06', 'ANAK_07',
+                          'ANAK_08', 'ANAK_09', 'ANAK_10', 'PAUD_01'] %}
+
+with periods as (
+
+    select * from {{ ref('int_convergence_periods') }}
+
+),
+
+years as (
+
+    select
+        extract(year from periods.month_start)::integer as year,
+        max(periods.month_start) as latest_month,
+        bool_or(periods.cutoff_date = periods.data_date) as is_year_to_date
+    from periods
+    where extract(year from periods.month_start)::integer
+        >= extract(year from periods.data_date)::integer - 1
+    group by extract(year from periods.month_start)::integer
+
+),
+
+dim_wilayah as (
+
+    select * from {{ ref('dim_wilayah') }}
+
+),
+
+wilayah as (
+
+    select distinct 'kelurahan' as wilayah_level, kelurahan_code as wilayah_code, kelurahan_name as wilayah_name,
+        kecamatan_code
+    from dim_wilayah
+    union
+    select distinct 'kecamatan', kecamatan_code, kecamatan_name, kecamatan_code
+    from dim_wilayah
+    union
+    select distinct 'kota', city_code, city_name, null
+    from dim_wilayah
+
+),
+
+prevalence_months as (
+
+    select
+        case wilayah_level when 'city' then 'kota' else wilayah_level end as wilayah_level,
+        wilayah_code,
+        month_start,
+        stunting_pct
+    from {{ ref('mart_stunting_prevalence_monthly') }}
+
+),
+
+prevalence as (
+
+    select
+        prevalence_months.wilayah_level,
+        prevalence_months.wilayah_code,
+        years.year,
+        max(prevalence_months.stunting_pct) filter (
+            where prevalence_months.month_start = years.latest_month
+        ) as prevalence_latest_pct,
+        avg(prevalence_months.stunting_pct) as prevalence_average_pct,
+        count(prevalence_months.stunting_pct) as months_with_prevalence
+    from prevalence_months
+    inner join years
+        on extract(year from prevalence_months.month_start)::integer = years.year
+        and prevalence_months.month_start <= years.latest_month
+    group by prevalence_months.wilayah_level, prevalence_months.wilayah_code, years.year
+
+),
+
+targets as (
+
+    select target_year, target_pct
+    from {{ ref('ref_prevalence_targets') }}
+    where target_scope = 'city'
+
+),
+
+household_jkn as (
+
+    select
+        households.household_key,
+        bool_or(members.health_insurance_code in (1, 2, 4)) as has_any_jkn
+    from {{ ref('stg_dtsen__members') }} as members
+    inner join {{ ref('stg_dtsen__households') }} as households
+        on households.household_id = members.household_id
+    where members.is_resident
+        and members.health_insurance_code is not null
+    group by households.household_key
+
+),
+
+latest_children as (
+
+    select
+        years.year,
+        child_monthly.child_key,
+        child_monthly.household_key,
+        child_monthly.measured_in_month,
+        coalesce(dim_wilayah.kelurahan_code, 'UNKNOWN') as kelurahan_code
+    from years
+    inner join {{ ref('fct_child_monthly') }} as child_monthly
+        on child_monthly.month = years.latest_month
+    left join dim_wilayah
+        on dim_wilayah.kelurahan_code = child_monthly.kelurahan_code
+
+),
+
+child_facts as (
+
+    select
+        latest_children.year,
+        latest_children.child_key,
+        latest_children.household_key,
+        latest_children.measured_in_month,
+        dim_wilayah.kelurahan_code,
+        dim_wilayah.kecamatan_code,
+        dim_wilayah.city_code,
+        not households.has_improved_water as has_unimproved_water,
+        not households.has_proper_latrine as has_no_proper_latrine,
+        households.is_uninhabitable,
+        households.is_desil_1_4,
+        not household_jkn.has_any_jkn as has_no_jkn
+    from latest_children
+    inner join dim_wilayah
+        on dim_wilayah.kelurahan_code = latest_children.kelurahan_code
+    left join {{ ref('int_households_resolved') }} as households
+        on households.household_key = latest_children.household_key
+    left join household_jkn
+        on household_jkn.household_key = latest_children.household_key
+
+),
+
+child_counts as (
+
+    select
+        case
+            when grouping(child_facts.kelurahan_code) = 0 then 'kelurahan'
+            when grouping(child_facts.kecamatan_code) = 0 then 'kecamatan'
+            else 'kota'
+        end as wilayah_level,
+        coalesce(child_facts.kelurahan_code, child_facts.kecamatan_code, child_facts.city_code) as wilayah_code,
+        child_facts.year,
+        count(distinct child_facts.child_key) as children_under_five,
+        count(distinct child_facts.child_key) filter (where child_facts.measured_in_month)
+            as children_measured_last_month,
+        count(distinct child_facts.household_key) as households_of_children,
+        {% for factor in ['has_unimproved_water', 'has_no_proper_latrine', 'is_uninhabitable', 'is_desil_1_4', 'has_no_jkn'] %}
+        count(distinct child_facts.household_key) filter (where child_facts.{{ factor }}) as {{ factor }}_households,
+        count(distinct child_facts.household_key) filter (where child_facts.{{ factor }} is not null)
+            as {{ factor }}_known{{ "," if not loop.last }}
+        {% endfor %}
+    from child_facts
+    group by grouping sets (
+        (child_facts.year, child_facts.city_code, child_facts.kecamatan_code, child_facts.kelurahan_code),
+        (child_facts.year, child_facts.city_code, child_facts.kecamatan_code),
+        (child_facts.year, child_facts.city_code)
+    )
+
+),
+
+scorecard_counts as (
+
+    select
+        scorecard.wilayah_level,
+        scorecard.wilayah_code,
+        extract(year from scorecard.quarter_start)::integer as year,
+        scorecard.indicator_code,
+        indicators.intervention_type,
+        sum(scorecard.y_count) as y_count,
+        sum(scorecard.targets - scorecard.ts_count) as due_count
+    from {{ ref('mart_convergence_scorecard_indicators') }} as scorecard
+    inner join {{ ref('int_convergence_indicators') }} as indicators
+        on indicators.indicator_code = scorecard.indicator_code
+    group by scorecard.wilayah_level, scorecard.wilayah_code, extract(year from scorecard.quarter_start),
+        scorecard.indicator_code, indicators.intervention_type
+
+),
+
+coverage as (
+
+    select
+        wilayah_level,
+        wilayah_code,
+        year,
+        {% for code in indicator_codes %}
+        round(100.0 * sum(y_count) filter (where indicator_code = '{{ code }}')
+            / nullif(sum(due_count) filter (where indicator_code = '{{ code }}'), 0), 2)
+            as coverage_{{ code | lower }}_pct,
+        {% endfor %}
+        round(100.0 * sum(y_count) filter (where intervention_type = 'spesifik')
+            / nullif(sum(due_count) filter (where intervention_type = 'spesifik'), 0), 2)
+            as specific_coverage_pct,
+        round(100.0 * sum(y_count) filter (where intervention_type = 'sensitif')
+            / nullif(sum(due_count) filter (where intervention_type = 'sensitif'), 0), 2)
+            as sensitive_coverage_pct
+    from scorecard_counts
+    group by wilayah_level, wilayah_code, year
+
+),
+
+latest_levels as (
+
+    select distinct on (wilayah_level, wilayah_code, extract(year from quarter_start))
+        wilayah_level,
+        wilayah_code,
+        extract(year from quarter_start)::integer as year,
+        quarter,
+        is_partial_quarter,
+        women_level,
+        children_level,
+        combined_level
+    from {{ ref('mart_convergence_scorecard') }}
+    order by wilayah_level, wilayah_code, extract(year from quarter_start), quarter_start desc
+
+)
+
+select
+    wilayah.wilayah_level::text as wilayah_level,
+    wilayah.wilayah_code::text as wilayah_code,
+    wilayah.wilayah_name::text as wilayah_name,
+    wilayah.kecamatan_code::text as kecamatan_code,
+    years.year::integer as year,
+    years.is_year_to_date::boolean as is_year_to_date,
+    years.latest_month::date as latest_month,
+    prevalence.prevalence_latest_pct::numeric(5,2) as prevalence_latest_pct,
+    round(prevalence.prevalence_average_pct, 2)::numeric(5,2) as prevalence_average_pct,
+    coalesce(prevalence.months_with_prevalence, 0)::integer as months_with_prevalence,
+    targets.target_pct::numeric(5,2) as city_target_pct,
+    (prevalence.prevalence_latest_pct - targets.target_pct)::numeric(6,2) as gap_to_target_points,
+    coalesce(child_counts.children_under_five, 0)::integer as children_under_five,
+    coalesce(child_counts.children_measured_last_month, 0)::integer as children_measured_last_month,
+    round(100.0 * child_counts.children_measured_last_month / nullif(child_counts.children_under_five, 0), 2)
+        ::numeric(5,2) as measurement_coverage_pct,
+    coalesce(child_counts.households_of_children, 0)::integer as households_of_children,
+    {% for factor, column in [('has_unimproved_water', 'unimproved_water'), ('has_no_proper_latrine', 'no_proper_latrine'),
+                              ('is_uninhabitable', 'rtlh'), ('is_desil_1_4', 'desil_1_4'), ('has_no_jkn', 'no_jkn')] %}
+    round(100.0 * child_counts.{{ factor }}_households / nullif(child_counts.{{ factor }}_known, 0), 2)
+        ::numeric(5,2) as households_{{ column }}_pct,
+    coalesce(child_counts.{{ factor }}_known, 0)::integer as households_{{ column }}_known,
+    {% endfor %}
+    {% for code in indicator_codes %}
+    coverage.coverage_{{ code | lower }}_pct::numeric(5,2) as coverage_{{ code | lower }}_pct,
+    {% endfor %}
+    coverage.specific_coverage_pct::numeric(5,2) as specific_coverage_pct,
+    coverage.sensitive_coverage_pct::numeric(5,2) as sensitive_coverage_pct,
+    latest_levels.quarter::text as latest_quarter,
+    latest_levels.is_partial_quarter::boolean as latest_quarter_is_partial,
+    latest_levels.women_level::numeric(5,2) as women_level,
+    latest_levels.children_level::numeric(5,2) as children_level,
+    latest_levels.combined_level::numeric(5,2) as combined_level
+from wilayah
+cross join years
+left join prevalence
+    on prevalence.wilayah_level = wilayah.wilayah_level
+    and prevalence.wilayah_code = wilayah.wilayah_code
+    and prevalence.year = years.year
+left join targets
+    on targets.target_year = years.year
+left join child_counts
+    on child_counts.wilayah_level = wilayah.wilayah_level
+    and child_counts.wilayah_code = wilayah.wilayah_code
+    and child_counts.year = years.year
+left join coverage
+    on coverage.wilayah_level = wilayah.wilayah_level
+    and coverage.wilayah_code = wilayah.wilayah_code
+    and coverage.year = years.year
+left join latest_levels
+    on latest_levels.wilayah_level = wilayah.wilayah_level
+    and latest_levels.wilayah_code = wilayah.wilayah_code
+    and latest_levels.year = years.year
