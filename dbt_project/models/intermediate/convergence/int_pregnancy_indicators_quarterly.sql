@@ -181,31 +181,28 @@ due_months as (
 
 visit_months as (
 
-    select distinct
+    select
         pregnancy_key,
         date_trunc('month', service_date)::date as month_start,
-        service_date
+        min(service_date) as first_visit_on
     from pregnancy_services
     where intervention_code = 'KUNJUNGAN_RUMAH'
+    group by pregnancy_key, date_trunc('month', service_date)::date
 
 ),
 
 monthly_visits as (
 
+    -- a due month counts as visited when its first visit falls on or before the cut-off
     select
         due_months.pregnancy_key,
         due_months.cutoff_date,
         count(*) as due_months,
-        count(*) filter (
-            where exists (
-                select 1
-                from visit_months
-                where visit_months.pregnancy_key = due_months.pregnancy_key
-                    and visit_months.month_start = due_months.month_start
-                    and visit_months.service_date <= due_months.cutoff_date
-            )
-        ) as visited_months
+        count(*) filter (where visit_months.first_visit_on <= due_months.cutoff_date) as visited_months
     from due_months
+    left join visit_months
+        on visit_months.pregnancy_key = due_months.pregnancy_key
+        and visit_months.month_start = due_months.month_start
     group by due_months.pregnancy_key, due_months.cutoff_date
 
 ),
