@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from konvergensi import settings
+
+if TYPE_CHECKING:
+    from konvergensi.ingest.file_loads import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -21,31 +25,30 @@ def ingest(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
     """Load new and changed e-PPGBM exports; rejected files are reported, the rest still load."""
     from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
 
-    report = ingest_eppgbm(Path(landing_dir) if landing_dir else settings.landing_dir(), run_id)
-    summary = report.as_dict()
-    log.info(
-        "e-PPGBM: %(files_loaded)s file(s) loaded, %(files_skipped)s skipped, %(files_rejected)s rejected; "
-        "%(rows_read)s rows read = %(rows_loaded)s loaded + %(rows_quarantined)s quarantined",
-        summary,
-    )
-    for rejected in summary["rejected"]:
-        log.warning("rejected %s: %s", rejected["file"], rejected["error"])
-    return summary
+    return _file_summary("e-PPGBM", ingest_eppgbm(_landing(landing_dir), run_id))
 
 
 def ingest_family_data(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
     """Load new and changed BKKBN family-data CSVs from <landing>/bkkbn/."""
     from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
 
-    report = ingest_bkkbn(Path(landing_dir) if landing_dir else settings.landing_dir(), run_id)
+    return _file_summary("BKKBN", ingest_bkkbn(_landing(landing_dir), run_id))
+
+
+def _landing(landing_dir: str | None) -> Path:
+    return Path(landing_dir) if landing_dir else settings.landing_dir()
+
+
+def _file_summary(label: str, report: IngestReport) -> dict[str, object]:
+    """Log one file loader's night (every rejected file by name) and return it for XCom."""
     summary = report.as_dict()
     log.info(
-        "BKKBN: %(files_loaded)s file(s) loaded, %(files_skipped)s skipped, %(files_rejected)s rejected; "
-        "%(rows_read)s rows read = %(rows_loaded)s loaded + %(rows_quarantined)s quarantined",
-        summary,
+        "%s: %s file(s) loaded, %s skipped, %s rejected; %s rows read = %s loaded + %s quarantined",
+        label, summary["files_loaded"], summary["files_skipped"], summary["files_rejected"],
+        summary["rows_read"], summary["rows_loaded"], summary["rows_quarantined"],
     )
     for rejected in summary["rejected"]:
-        log.warning("rejected %s: %s", rejected["file"], rejected["error"])
+        log.warning("%s: rejected %s: %s", label, rejected["file"], rejected["error"])
     return summary
 
 

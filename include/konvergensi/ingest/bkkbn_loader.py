@@ -17,7 +17,6 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from konvergensi.ingest.bkkbn_columns import (
     parse_date,
     parse_flag,
 )
-from konvergensi.ingest.eppgbm_loader import IN_FLIGHT_MARKERS, file_checksum
+from konvergensi.ingest.file_loads import FileResult, IngestReport, file_checksum, is_delivered, previous_versions, record_file
 from konvergensi.ingest.readers import _detect_encoding
 from konvergensi.pseudonyms import Pseudonymiser
 from konvergensi.settings import pseudonym_key
@@ -62,54 +61,6 @@ class RejectedFile(ValueError):
     """The whole file cannot be loaded; the message says why."""
 
 
-@dataclass
-class BkkbnFileResult:
-    file_name: str
-    checksum: str
-    status: str
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    replaced_checksum: str | None = None
-    error: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class BkkbnReport:
-    run_id: str
-    batch_id: int
-    files: list[BkkbnFileResult] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-    @property
-    def rows_read(self) -> int:
-        return sum(f.rows_read for f in self.files)
-
-    @property
-    def rows_loaded(self) -> int:
-        return sum(f.rows_loaded for f in self.files)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return sum(f.rows_quarantined for f in self.files)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "run_id": self.run_id,
-            "batch_id": self.batch_id,
-            "files_loaded": self.count("loaded"),
-            "files_skipped": self.count("skipped"),
-            "files_rejected": self.count("rejected"),
-            "rows_read": self.rows_read,
-            "rows_loaded": self.rows_loaded,
-            "rows_quarantined": self.rows_quarantined,
-            "rejected": [{"file": f.file_name, "error": f.error} for f in self.files if f.status == "rejected"],
-        }
-
-
 def discover_bkkbn_files(landing_dir: Path) -> list[Path]:
     """Delivered files in `<landing>/bkkbn/` (none when the directory does not exist yet)."""
     directory = landing_dir / SUBDIRECTORY
@@ -118,7 +69,7 @@ def discover_bkkbn_files(landing_dir: Path) -> list[Path]:
     return [
         path
         for path in sorted(directory.iterdir())
-        if path.is_file() and not path.name.startswith(".") and not any(m in path.name for m in IN_FLIGHT_MARKERS)
+        if is_delivered(path)
     ]
 
 
@@ -164,14 +115,14 @@ class BkkbnLoader:
         now = datetime.now(UTC) if today is None else datetime.combine(today, datetime.min.time(), UTC)
         self.context = MappingContext(now, Pseudonymiser(pseudonym_key()))
 
-    def run(self) -> BkkbnReport:
+    def run(self) -> IngestReport:
         files = discover_bkkbn_files(self.landing_dir)
         with self.connection.transaction():
             batch_id = self.connection.execute(
                 "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
                 (self.run_id, str(self.landing_dir / SUBDIRECTORY)),
             ).fetchone()[0]
-        report = BkkbnReport(self.run_id, batch_id)
+        report = IngestReport(self.run_id, batch_id)
         for path in files:
             result = self.load_file(path, batch_id)
             report.files.append(result)
@@ -186,11 +137,11 @@ class BkkbnLoader:
             self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
         return report
 
-    def load_file(self, path: Path, batch_id: int) -> BkkbnFileResult:
+    def load_file(self, path: Path, batch_id: int) -> FileResult:
         started = time.perf_counter()
         name = path.relative_to(self.landing_dir).as_posix()
         checksum = file_checksum(path)
-        result = BkkbnFileResult(name, checksum, "loaded")
+        result = FileResult(name, checksum, "csv", "loaded")
         previous, duplicate_of = self._previous_versions(name, checksum)
         if previous == checksum:
             result.status, result.error = "skipped", "already loaded with this checksum"
@@ -217,26 +168,13 @@ class BkkbnLoader:
         return result
 
     def _previous_versions(self, name: str, checksum: str) -> tuple[str | None, str | None]:
-        row = self.connection.execute(
-            """
-            with current_versions as (
-                select distinct on (file_name) file_name, file_checksum
-                from ops.file_loads where status = 'loaded' and source = 'bkkbn'
-                order by file_name, file_load_id desc
-            )
-            select
-                (select file_checksum from current_versions where file_name = %(name)s),
-                (select min(file_name) from current_versions where file_checksum = %(checksum)s and file_name <> %(name)s)
-            """,
-            {"name": name, "checksum": checksum},
-        ).fetchone()
-        return row[0], row[1]
+        return previous_versions(self.connection, SOURCE, name, checksum)
 
     def _forget(self, name: str) -> None:
         self.connection.execute("delete from raw.bkkbn_families where source_file = %s", (name,))
         self.connection.execute("delete from raw.bkkbn_quarantine where source_file = %s", (name,))
 
-    def _copy(self, path: Path, result: BkkbnFileResult, batch_id: int) -> None:
+    def _copy(self, path: Path, result: FileResult, batch_id: int) -> None:
         rows = _rows(path)
         header_number, header = next(rows, (0, []))
         try:
@@ -276,18 +214,8 @@ class BkkbnLoader:
                         while block := spool.read(1 << 20):
                             copy.write(block)
 
-    def _record(self, result: BkkbnFileResult, batch_id: int) -> None:
-        self.connection.execute(
-            """
-            insert into ops.file_loads (source, batch_id, run_id, file_name, file_checksum, file_format, status,
-                rows_read, rows_loaded, rows_quarantined, replaced_checksum, error, finished_at)
-            values ('bkkbn', %s, %s, %s, %s, 'csv', %s, %s, %s, %s, %s, %s, now())
-            """,
-            (
-                batch_id, self.run_id, result.file_name, result.checksum, result.status, result.rows_read,
-                result.rows_loaded, result.rows_quarantined, result.replaced_checksum, result.error,
-            ),
-        )  # fmt: skip
+    def _record(self, result: FileResult, batch_id: int) -> None:
+        record_file(self.connection, SOURCE, self.run_id, result, batch_id)
 
 
 def _csv(value: object) -> object:
@@ -298,7 +226,7 @@ def _csv(value: object) -> object:
     return value
 
 
-def ingest_bkkbn(landing_dir: Path, run_id: str, *, url: str | None = None) -> BkkbnReport:
+def ingest_bkkbn(landing_dir: Path, run_id: str, *, url: str | None = None) -> IngestReport:
     """Load every new or changed BKKBN file in `<landing_dir>/bkkbn/`; one run at a time."""
     with connect(url, autocommit=True) as connection:  # each file commits in its own transaction
         ensure_schema(connection)

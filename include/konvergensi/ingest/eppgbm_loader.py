@@ -9,13 +9,11 @@ reason, and the other files of the night still load.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tempfile
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -24,68 +22,27 @@ from psycopg.copy import QueuedLibpqWriter
 
 from konvergensi.db import connect, ensure_schema
 from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
+from konvergensi.ingest.file_loads import (
+    FileResult,
+    IngestReport,
+    file_checksum,
+    is_delivered,
+    previous_versions,
+    record_file,
+)
 from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
 from konvergensi.pseudonyms import Pseudonymiser
 from konvergensi.settings import pseudonym_key
 
 log = logging.getLogger(__name__)
 
-EXPORT_SUFFIXES = {".xlsx", ".xls", ".csv", ".html", ".htm", ".txt"}
-IN_FLIGHT_MARKERS = ("~$", ".part", ".tmp", ".crdownload", ".partial")
+SOURCE = "eppgbm"
 
+EXPORT_SUFFIXES = {".xlsx", ".xls", ".csv", ".html", ".htm", ".txt"}
 LINEAGE_COLUMNS = ("batch_id", "source_file", "file_checksum", "source_row")
 KEY_COLUMNS = ("child_nik_key", "child_person_key")
 MEASUREMENT_COLUMNS = LINEAGE_COLUMNS + RAW_COLUMNS + KEY_COLUMNS
 QUARANTINE_COLUMNS = LINEAGE_COLUMNS + ("reason", "record")
-
-
-@dataclass
-class FileResult:
-    file_name: str
-    checksum: str
-    file_format: str | None
-    status: str
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    replaced_checksum: str | None = None
-    error: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class IngestReport:
-    run_id: str
-    batch_id: int
-    files: list[FileResult] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-    @property
-    def rows_read(self) -> int:
-        return sum(f.rows_read for f in self.files)
-
-    @property
-    def rows_loaded(self) -> int:
-        return sum(f.rows_loaded for f in self.files)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return sum(f.rows_quarantined for f in self.files)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "run_id": self.run_id,
-            "batch_id": self.batch_id,
-            "files_loaded": self.count("loaded"),
-            "files_skipped": self.count("skipped"),
-            "files_rejected": self.count("rejected"),
-            "rows_read": self.rows_read,
-            "rows_loaded": self.rows_loaded,
-            "rows_quarantined": self.rows_quarantined,
-            "rejected": [{"file": f.file_name, "error": f.error} for f in self.files if f.status == "rejected"],
-        }
 
 
 def discover_files(landing_dir: Path) -> list[Path]:
@@ -97,22 +54,7 @@ def discover_files(landing_dir: Path) -> list[Path]:
     """
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing directory {landing_dir} does not exist")
-    found = []
-    for path in sorted(landing_dir.iterdir()):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if any(marker in path.name for marker in IN_FLIGHT_MARKERS):
-            continue
-        found.append(path)
-    return found
-
-
-def file_checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return [path for path in sorted(landing_dir.iterdir()) if is_delivered(path)]
 
 
 def _csv_bytes(frame: pl.DataFrame) -> bytes:
@@ -192,21 +134,7 @@ class EppgbmLoader:
         return result
 
     def _previous_versions(self, name: str, checksum: str) -> tuple[str | None, str | None]:
-        """(checksum of this name's loaded version, another file currently loaded with this content)."""
-        rows = self.connection.execute(
-            """
-            with current_versions as (
-                select distinct on (file_name) file_name, file_checksum
-                from ops.file_loads where status = 'loaded' and source = 'eppgbm'
-                order by file_name, file_load_id desc
-            )
-            select
-                (select file_checksum from current_versions where file_name = %(name)s),
-                (select min(file_name) from current_versions where file_checksum = %(checksum)s and file_name <> %(name)s)
-            """,
-            {"name": name, "checksum": checksum},
-        ).fetchone()
-        return rows[0], rows[1]
+        return previous_versions(self.connection, SOURCE, name, checksum)
 
     def _forget(self, name: str) -> None:
         """Delete the rows of the loaded version of a file (found through its batch: BRIN-indexed)."""
@@ -259,17 +187,7 @@ class EppgbmLoader:
                         copy.write(block)
 
     def _record(self, result: FileResult, batch_id: int) -> None:
-        self.connection.execute(
-            """
-            insert into ops.file_loads (source, batch_id, run_id, file_name, file_checksum, file_format, status,
-                rows_read, rows_loaded, rows_quarantined, replaced_checksum, error, finished_at)
-            values ('eppgbm', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
-            """,
-            (
-                batch_id, self.run_id, result.file_name, result.checksum, result.file_format, result.status,
-                result.rows_read, result.rows_loaded, result.rows_quarantined, result.replaced_checksum, result.error,
-            ),
-        )  # fmt: skip
+        record_file(self.connection, SOURCE, self.run_id, result, batch_id)
 
 
 def ingest_eppgbm(landing_dir: Path, run_id: str, *, url: str | None = None) -> IngestReport:
