@@ -2,6 +2,8 @@
 
 `make test` exports WAREHOUSE_URL (the embedded server it started, or the user's own). Tests never
 touch that database itself: they create `konvergensi_test_<random>` beside it and drop it after.
+Every scratch database gets the migrations and the roles (konvergensi.roles.apply), as a warehouse
+does before its first night, so that the pipeline can connect as the loader and transformer roles.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
+
+from konvergensi import roles
+
+# One password per service role for the whole session and every subprocess it starts (Airflow, dbt),
+# whatever data directory those use; never the developer's generated ones.
+for _role in roles.ROLES:
+    os.environ.setdefault(roles.password_variable(_role), f"test-{secrets.token_hex(8)}")
 
 
 def _with_database(url: str, database: str) -> str:
@@ -37,7 +46,9 @@ def _scratch_database(server_url: str) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
     try:
-        yield _with_database(server_url, name)
+        url = _with_database(server_url, name)
+        roles.apply(url)
+        yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{name}" with (force)')

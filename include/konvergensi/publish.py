@@ -26,10 +26,12 @@ with the marts and swapped into `restricted` in the same transaction, so the lis
 always describe the same night.
 
 After the swap the audit schemas no longer exist, so the next night's dbt creates them afresh.
-Grants are re-applied on every publish, because tonight's tables are new objects: USAGE on the
-schema and SELECT on all its tables to the NOLOGIN role `konvergensi_analyst` (created if missing),
-and nothing at all on `raw`, `identity`, `snapshots` or `restricted`; `restricted` is readable by
-the NOLOGIN role `konvergensi_field_team` only.
+Tonight's tables are new objects, so the swap's transaction also grants them as docs/roles.md says
+(konvergensi.roles.secure_published): SELECT on `marts` for the analyst and BI roles, SELECT on
+`restricted` for the caseworkers under row-level security (each login sees only its assigned
+kelurahan or puskesmas). The publish runs as the transformer role, which owns what dbt built and may
+therefore rename, drop and grant it; the roles themselves are created by `python -m konvergensi.roles
+apply` before the night.
 
     python -m konvergensi.publish RUN_ID [--source marts_audit] [--target marts]
 """
@@ -45,12 +47,9 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from konvergensi import db, settings
+from konvergensi import db, roles, settings
 from konvergensi.gate import check_identifier
 
-ANALYST_ROLE = "konvergensi_analyst"
-FIELD_TEAM_ROLE = "konvergensi_field_team"
-RESTRICTED_SCHEMAS = ("raw", "identity", "snapshots", settings.PUBLISHED_RESTRICTED_SCHEMA)
 PREVIOUS_SUFFIX = "_previous"
 LOCK_TIMEOUT = "10s"
 # Any constant shared by all publishers: serialises concurrent publishes of the same warehouse.
@@ -107,7 +106,7 @@ def publish(run_id: str, source_schema: str | None = None,
             restricted_tables: list[str] = []
             if _schema_exists(conn, restricted_source):
                 restricted_tables = _rename_pair(conn, restricted_source, restricted_target, restricted_previous)
-                _apply_grants(conn, restricted_target, FIELD_TEAM_ROLE)
+            roles.secure_published(conn)
         dropped = _drop_schema(conn, previous, must_succeed=False)
         _drop_schema(conn, restricted_previous, must_succeed=False)
     log.info("published %s as %s for run %s (%d tables; %d restricted)", source, target, run_id, len(tables),
@@ -129,7 +128,6 @@ def _swap(conn: psycopg.Connection, run_id: str, source: str, target: str,
     """The marts' swap; runs inside the caller's transaction (with the restricted lists' swap)."""
     gate_run_id = _successful_gate(conn, run_id, source)
     tables = _rename_pair(conn, source, target, previous)
-    _apply_grants(conn, target, ANALYST_ROLE)
     row = conn.execute(
         """
         insert into ops.publish_log (run_id, source_schema, target_schema)
@@ -178,33 +176,6 @@ def _successful_gate(conn: psycopg.Connection, run_id: str, source: str) -> int:
             f"the latest gate run of run {run_id} validated {schema_name}, not {source}: refusing to publish"
         )
     return int(gate_run_id)
-
-
-def _apply_grants(conn: psycopg.Connection, target: str, grantee: str) -> None:
-    conn.execute(
-        sql.SQL(
-            """
-            do $$
-            begin
-                if not exists (select from pg_roles where rolname = {role_literal}) then
-                    create role {role} nologin;
-                end if;
-            exception when duplicate_object then
-                null;  -- created meanwhile by a publish in another database of the same server
-            end
-            $$
-            """
-        ).format(role_literal=sql.Literal(grantee), role=sql.Identifier(grantee))
-    )
-    schema = sql.Identifier(target)
-    conn.execute(sql.SQL("grant usage on schema {} to {}").format(schema, sql.Identifier(grantee)))
-    conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(schema, sql.Identifier(grantee)))
-    role = sql.Identifier(ANALYST_ROLE)
-    for restricted in RESTRICTED_SCHEMAS:
-        if _schema_exists(conn, restricted):
-            name = sql.Identifier(restricted)
-            conn.execute(sql.SQL("revoke all on all tables in schema {} from {}").format(name, role))
-            conn.execute(sql.SQL("revoke all on schema {} from {}").format(name, role))
 
 
 def _drop_schema(conn: psycopg.Connection, schema: str, *, must_succeed: bool) -> bool:

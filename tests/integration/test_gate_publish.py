@@ -18,10 +18,11 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 import pytest
 
-from konvergensi import db, settings
+from konvergensi import roles, settings
 from konvergensi.gate import GateFailed, enforce
 from konvergensi.gate import run_gate as run_any_gate
-from konvergensi.publish import ANALYST_ROLE, FIELD_TEAM_ROLE, PublishRefused, publish
+from konvergensi.publish import PublishRefused, publish
+from konvergensi.roles import ANALYST, BI, CASEWORKER
 
 from _gate_fixtures import (
     DROP_LATEST_MONTH,
@@ -49,8 +50,7 @@ def gate_database(server_url: str) -> Iterator[str]:
         admin.execute(f'create database "{name}"')
     url = urlunparse(urlparse(server_url)._replace(path=f"/{name}"))
     try:
-        with db.connect(url) as conn:
-            db.ensure_schema(conn)
+        roles.apply(url)
         yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
@@ -131,11 +131,12 @@ def test_good_marts_pass_and_are_published_atomically(warehouse: str) -> None:
     assert mart_state(warehouse, PUBLISHED) == tonight
     assert published.tables == sorted(MART_TABLES) and published.previous_dropped
     assert not schema_exists(warehouse, AUDIT) and not schema_exists(warehouse, PUBLISHED + "_previous")
-    assert scalar(warehouse, "select has_schema_privilege(%s, 'marts', 'USAGE')", (ANALYST_ROLE,)) is True
-    for table in MART_TABLES:
-        assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (ANALYST_ROLE, f"marts.{table}"))
-    for restricted in ("raw", "identity"):
-        assert scalar(warehouse, "select has_schema_privilege(%s, %s, 'USAGE')", (ANALYST_ROLE, restricted)) is False
+    for reader in (ANALYST, BI):  # tonight's tables are new objects: publish granted them
+        assert scalar(warehouse, "select has_schema_privilege(%s, 'marts', 'USAGE')", (reader,)) is True
+        for table in MART_TABLES:
+            assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (reader, f"marts.{table}"))
+        for restricted in ("raw", "identity"):
+            assert scalar(warehouse, "select has_schema_privilege(%s, %s, 'USAGE')", (reader, restricted)) is False
     assert scalar(
         warehouse, "select count(*) from ops.publish_log where run_id = %s and source_schema = %s and target_schema = %s",
         (run_id, AUDIT, PUBLISHED),
@@ -255,12 +256,13 @@ def test_batch_placeholder_is_aliased_only_in_queries_with_a_join() -> None:
 
 
 @pytest.mark.integration
-def test_field_lists_are_published_with_the_marts_and_only_to_the_field_team(warehouse: str) -> None:
+def test_field_lists_are_published_with_the_marts_and_only_to_the_caseworkers(warehouse: str) -> None:
     load_marts(warehouse, AUDIT)
     with psycopg.connect(warehouse) as conn:
         conn.execute("create schema restricted_audit")
-        conn.execute("create table restricted_audit.case_followup_children (child_key text, child_name text)")
-        conn.execute("insert into restricted_audit.case_followup_children values ('k1', 'Aisyah')")
+        conn.execute("create table restricted_audit.case_followup_children "
+                     "(child_key text, child_name text, kelurahan_code text)")
+        conn.execute("insert into restricted_audit.case_followup_children values ('k1', 'Aisyah', '33.75.01.1002')")
     run_id = new_run_id()
     assert run_gate(run_id).success
 
@@ -270,7 +272,9 @@ def test_field_lists_are_published_with_the_marts_and_only_to_the_field_team(war
     assert not schema_exists(warehouse, "restricted_audit")
     assert scalar(warehouse, "select count(*) from restricted.case_followup_children") == 1
     table = "restricted.case_followup_children"
-    assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (FIELD_TEAM_ROLE, table)) is True
-    assert scalar(warehouse, "select has_schema_privilege(%s, 'restricted', 'USAGE')", (ANALYST_ROLE,)) is False
-    assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (ANALYST_ROLE, table)) is False
-    assert scalar(warehouse, "select has_schema_privilege(%s, 'marts', 'USAGE')", (FIELD_TEAM_ROLE,)) is False
+    assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (CASEWORKER, table)) is True
+    assert scalar(warehouse, "select relrowsecurity from pg_class where oid = %s::regclass", (table,)) is True
+    for reader in (ANALYST, BI):
+        assert scalar(warehouse, "select has_schema_privilege(%s, 'restricted', 'USAGE')", (reader,)) is False
+        assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (reader, table)) is False
+    assert scalar(warehouse, "select has_schema_privilege(%s, 'marts', 'USAGE')", (CASEWORKER,)) is False
