@@ -64,6 +64,7 @@ select
     wilayah.kecamatan_code::text as kecamatan_code,
     wilayah.kecamatan_name::text as kecamatan_name,
     facilities.facility_name::text as posyandu_name,
+    coalesce(facilities.puskesmas_key, 'UNKNOWN')::text as puskesmas_key,
     facilities.puskesmas_name::text as puskesmas_name,
     followup.last_measured_on::date as last_measured_on,
     followup.nutrition_status::text as nutrition_status,

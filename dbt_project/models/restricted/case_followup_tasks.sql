@@ -31,6 +31,7 @@ select
     children.kelurahan_code::text as kelurahan_code,
     children.kelurahan_name::text as kelurahan_name,
     children.posyandu_name::text as posyandu_name,
+    children.puskesmas_key::text as puskesmas_key,
     children.child_name::text as child_name,
     children.nik::text as nik,
     children.birth_date::date as birth_date,
