@@ -84,6 +84,8 @@ DBT_SCHEMAS = ("identity", "staging", "intermediate", "snapshots", "reference")
 SWAPPED_SCHEMAS = ("marts", "restricted", "marts_audit", "restricted_audit", "marts_previous", "restricted_previous")
 TRANSFORMER_SCHEMAS = DBT_SCHEMAS + SWAPPED_SCHEMAS
 ACCESS_SCHEMA = "access"
+# USAGE on `access` and EXECUTE on its two functions, and nothing on its table (see docs/roles.md).
+ACCESS_FUNCTION_USERS = ("konvergensi_caseworker", "konvergensi_transformer")
 ASSIGNMENTS = "caseworker_assignments"
 
 _ALL = frozenset(PRIVILEGES)
@@ -109,6 +111,13 @@ TABLE_EXCEPTIONS: dict[tuple[str, str], frozenset[str]] = {
     (TRANSFORMER, "ops.publish_log"): frozenset({"SELECT", "INSERT"}),
 }
 ROW_LEVEL_SECURITY = {(CASEWORKER, "restricted"): "only rows of the kelurahan / puskesmas assigned to the login"}
+# Default privileges on what the transformer creates: (schema or None for all, object type, privilege, grantee).
+# The admins read everything it builds; the analysts the reference tables dbt seeds anew.
+DEFAULT_GRANTS = (
+    (None, "r", "SELECT", ADMIN),
+    (None, "n", "USAGE", ADMIN),
+    ("reference", "r", "SELECT", ANALYST),
+)
 # Roles that need TEMPORARY (the loaders' COPY staging tables, dbt snapshots) and CREATE on the database
 # (dbt creates tonight's audit schemas; publish renames them).
 DATABASE_PRIVILEGES = {LOADER: ("CONNECT", "TEMPORARY"), TRANSFORMER: ("CONNECT", "TEMPORARY", "CREATE")}
@@ -320,8 +329,6 @@ def _ensure_schemas(conn: psycopg.Connection) -> None:
             ).format(function=sql.Identifier(function), column=sql.Identifier(column))
         )
         conn.execute(sql.SQL("revoke all on function access.{}() from public").format(sql.Identifier(function)))
-        conn.execute(sql.SQL("grant execute on function access.{}() to {}").format(
-            sql.Identifier(function), sql.Identifier(CASEWORKER)))
 
 
 def _revoke_extras(conn: psycopg.Connection, report: ApplyReport) -> None:
@@ -356,7 +363,8 @@ def _revoke_extras(conn: psycopg.Connection, report: ApplyReport) -> None:
         """.format(system=_SYSTEM_SCHEMA.format(n="n.")),
         {"roles": list(ROLES)},
     ).fetchall()
-    wanted_functions = {("access.assigned_kelurahan()", CASEWORKER), ("access.assigned_puskesmas()", CASEWORKER)}
+    wanted_functions = {(f"access.{function}()", role) for role in ACCESS_FUNCTION_USERS
+                        for function in ("assigned_kelurahan", "assigned_puskesmas")}
     for kind, name, role, privilege, schema in found:
         conn.execute(sql.SQL("revoke all on {} {} from {}").format(sql.SQL(kind), sql.SQL(name), sql.Identifier(role)))
         if not _is_wanted(kind, name, role, privilege, schema, wanted_functions):
@@ -376,8 +384,7 @@ def _revoke_extras(conn: psycopg.Connection, report: ApplyReport) -> None:
         in_schema = sql.SQL(" in schema {}").format(sql.Identifier(schema)) if schema else sql.SQL("")
         conn.execute(sql.SQL("alter default privileges for role {}{} revoke all on {} from {}").format(
             sql.Identifier(creator), in_schema, sql.SQL(kinds[kind]), sql.Identifier(grantee)))
-        if not (creator == TRANSFORMER and schema is None and grantee == ADMIN
-                and (kind, privilege) in (("r", "SELECT"), ("n", "USAGE"))):
+        if not (creator == TRANSFORMER and (schema, kind, privilege, grantee) in DEFAULT_GRANTS):
             report.corrections.append(f"revoked default {privilege} on new {kinds[kind]} of {creator} from {grantee}")
     for (schema,) in conn.execute("select nspname from pg_namespace where " + _SYSTEM_SCHEMA.format(n="")).fetchall():
         name = sql.Identifier(schema)
@@ -393,7 +400,7 @@ def _is_wanted(kind: str, name: str, role: str, privilege: str, schema: str,
         return (name, role) in wanted_functions
     if kind == "schema":
         cell = expected_privileges(role, schema)
-        if role == CASEWORKER and schema == ACCESS_SCHEMA:
+        if role in ACCESS_FUNCTION_USERS and schema == ACCESS_SCHEMA:
             return privilege == "USAGE"
         return privilege == "USAGE" and bool(cell) or privilege in cell
     if kind == "sequence":
@@ -445,12 +452,17 @@ def _grant_schema(conn: psycopg.Connection, role: str, schema: str) -> None:
 
 
 def _default_privileges(conn: psycopg.Connection) -> None:
-    """Whatever the transformer builds (tonight's schemas and tables) is readable by the admins."""
-    conn.execute(sql.SQL("alter default privileges for role {} grant select on tables to {}").format(
-        sql.Identifier(TRANSFORMER), sql.Identifier(ADMIN)))
-    conn.execute(sql.SQL("alter default privileges for role {} grant usage on schemas to {}").format(
-        sql.Identifier(TRANSFORMER), sql.Identifier(ADMIN)))
-    conn.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(ACCESS_SCHEMA), sql.Identifier(CASEWORKER)))
+    """DEFAULT_GRANTS; and the access functions for the roles that use them."""
+    kinds = {"r": "tables", "n": "schemas"}
+    for schema, kind, privilege, grantee in DEFAULT_GRANTS:
+        in_schema = sql.SQL(" in schema {}").format(sql.Identifier(schema)) if schema else sql.SQL("")
+        conn.execute(sql.SQL("alter default privileges for role {}{} grant {} on {} to {}").format(
+            sql.Identifier(TRANSFORMER), in_schema, sql.SQL(privilege), sql.SQL(kinds[kind]), sql.Identifier(grantee)))
+    for role in ACCESS_FUNCTION_USERS:  # the transformer names the functions in the policies it creates at publish
+        conn.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(ACCESS_SCHEMA), sql.Identifier(role)))
+        for function in ("assigned_kelurahan", "assigned_puskesmas"):
+            conn.execute(sql.SQL("grant execute on function {}.{}() to {}").format(
+                sql.Identifier(ACCESS_SCHEMA), sql.Identifier(function), sql.Identifier(role)))
 
 
 def secure_published(conn: psycopg.Connection) -> None:
