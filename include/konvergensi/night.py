@@ -28,7 +28,7 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg
 
-from konvergensi import settings
+from konvergensi import roles, settings
 from konvergensi.db import connect
 from konvergensi.summary import night_summary
 
@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     landing = (args.landing_dir or settings.landing_dir()).resolve()
+    # migrations and roles, as the superuser of WAREHOUSE_URL; the night's tasks then connect as roles
+    for line in roles.apply().lines():
+        print(line, flush=True)
     if args.simulate:
         landing.mkdir(parents=True, exist_ok=True)
         store = settings.data_dir() / "simulated-sources"

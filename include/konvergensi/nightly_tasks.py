@@ -1,4 +1,9 @@
-"""What each task of the nightly DAG does. The DAG file only wires these together."""
+"""What each task of the nightly DAG does. The DAG file only wires these together.
+
+The tasks connect as the least-privileged role that can do their work (docs/roles.md), never as the
+superuser of WAREHOUSE_URL: ingest and extract as konvergensi_loader, gate and publish as
+konvergensi_transformer (dbt too, through settings.dbt_env).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from konvergensi import settings
+from konvergensi import roles, settings
 
 if TYPE_CHECKING:
     from konvergensi.ingest.file_loads import IngestReport
@@ -25,14 +30,16 @@ def ingest(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
     """Load new and changed e-PPGBM exports; rejected files are reported, the rest still load."""
     from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
 
-    return _file_summary("e-PPGBM", ingest_eppgbm(_landing(landing_dir), run_id))
+    with roles.acting_as(roles.LOADER):
+        return _file_summary("e-PPGBM", ingest_eppgbm(_landing(landing_dir), run_id))
 
 
 def ingest_family_data(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
     """Load new and changed BKKBN family-data CSVs from <landing>/bkkbn/."""
     from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
 
-    return _file_summary("BKKBN", ingest_bkkbn(_landing(landing_dir), run_id))
+    with roles.acting_as(roles.LOADER):
+        return _file_summary("BKKBN", ingest_bkkbn(_landing(landing_dir), run_id))
 
 
 def _landing(landing_dir: str | None) -> Path:
@@ -66,7 +73,8 @@ def extract(source: str, run_id: str) -> dict[str, object]:
         return {"source": source, "status": "not_configured"}
     for attempt in range(1, EXTRACT_ATTEMPTS + 1):
         try:
-            report = extract_source(source, run_id)
+            with roles.acting_as(roles.LOADER):
+                report = extract_source(source, run_id)
             break
         except SourceUnavailable as down:
             if attempt == EXTRACT_ATTEMPTS:
@@ -88,7 +96,8 @@ def gate(run_id: str) -> dict[str, object]:
     """Validate tonight's marts in the audit schema; raises GateFailed when a fail-level check fails."""
     from konvergensi.gate import enforce, run_gate
 
-    result = run_gate(run_id)
+    with roles.acting_as(roles.TRANSFORMER):
+        result = run_gate(run_id)
     for warning in result.warnings:
         log.warning("gate warning: %s", warning)
     enforce(result)
@@ -99,4 +108,5 @@ def publish(run_id: str) -> None:
     """Swap the audited marts into place in one transaction."""
     from konvergensi.publish import publish as publish_schema
 
-    publish_schema(run_id)
+    with roles.acting_as(roles.TRANSFORMER):
+        publish_schema(run_id)

@@ -34,7 +34,8 @@ import os
 import re
 import secrets
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlparse, urlunparse
 
@@ -166,6 +167,21 @@ def role_url(role: str, url: str | None = None) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunparse(parts._replace(netloc=netloc))
+
+
+@contextmanager
+def acting_as(role: str) -> Iterator[None]:
+    """WAREHOUSE_URL swapped for `role`'s connection while a nightly task runs, then restored.
+
+    Everything a task calls reads WAREHOUSE_URL (db.connect, the gate's SQLAlchemy URL), so the
+    whole task connects as the role. Tasks of one process run one after the other.
+    """
+    previous = settings.warehouse_url()
+    os.environ["WAREHOUSE_URL"] = role_url(role, previous)
+    try:
+        yield
+    finally:
+        os.environ["WAREHOUSE_URL"] = previous
 
 
 # apply --------------------------------------------------------------------------------------------

@@ -81,13 +81,19 @@ def connection_parts(url: str | None = None) -> dict[str, str]:
 
 
 def dbt_env(url: str | None = None) -> dict[str, str]:
-    """Environment variables that dbt_project/profiles.yml reads."""
+    """Environment variables that dbt_project/profiles.yml reads: dbt connects as the transformer role.
+
+    Same server and database as `url` (default WAREHOUSE_URL), the user swapped for
+    konvergensi_transformer and its password (docs/roles.md); the roles must have been applied there.
+    """
+    from konvergensi import roles
+
     parts = connection_parts(url)
     return {
         "DBT_PG_HOST": parts["host"],
         "DBT_PG_PORT": parts["port"],
-        "DBT_PG_USER": parts["user"],
-        "DBT_PG_PASSWORD": parts["password"],
+        "DBT_PG_USER": roles.TRANSFORMER,
+        "DBT_PG_PASSWORD": roles.role_password(roles.TRANSFORMER),
         "DBT_PG_DBNAME": parts["dbname"],
         "KONVERGENSI_MARTS_SCHEMA": marts_audit_schema(),
         "KONVERGENSI_RESTRICTED_SCHEMA": restricted_audit_schema(),

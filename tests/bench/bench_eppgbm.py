@@ -27,6 +27,7 @@ import psycopg
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT / "include"))
 
+from konvergensi import roles  # noqa: E402
 from konvergensi.settings import dbt_env  # noqa: E402
 from konvergensi.summary import table  # noqa: E402
 
@@ -110,6 +111,7 @@ def main() -> int:
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f'create database "{database}"')
     url = with_database(server, database)
+    roles.apply(url)  # dbt connects as the transformer role
     results: list[tuple[object, ...]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="kv-bench-", dir="/tmp") as work:
