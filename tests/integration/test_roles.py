@@ -355,3 +355,22 @@ def test_no_mart_column_is_personal_or_read_from_the_identity_or_restricted_mode
         assert not set(node["columns"]) & personal, (node["name"], set(node["columns"]) & personal)
         upstream = {nodes[d]["config"].get("schema") for d in node["depends_on"]["nodes"] if d in nodes}
         assert not upstream & {"identity", "restricted"}, (node["name"], upstream)
+
+
+def test_nightly_tasks_connect_as_the_loader_and_the_transformer(night: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from konvergensi import db, settings
+
+    monkeypatch.setenv("WAREHOUSE_URL", night["url"])
+    for role in (roles.LOADER, roles.TRANSFORMER):
+        with roles.acting_as(role), db.connect() as conn:
+            assert conn.execute("select current_user").fetchone()[0] == role
+            db.ensure_schema(conn)  # not the owner: only checks that the migrations were applied
+    assert settings.warehouse_url() == night["url"]  # restored after the task
+    assert settings.dbt_env(night["url"])["DBT_PG_USER"] == roles.TRANSFORMER
+    with psycopg.connect(night["url"], autocommit=True) as conn:
+        conn.execute("update ops.schema_migrations set checksum = 'old' where script = '001_schemas.sql'")
+    try:
+        with roles.acting_as(roles.LOADER), db.connect() as conn, pytest.raises(db.SchemaNotMigrated, match="001_schemas.sql"):
+            db.ensure_schema(conn)
+    finally:
+        roles.apply(night["url"])
