@@ -392,3 +392,25 @@ def test_requirements_pin_the_tested_stack() -> None:
     assert pins["great-expectations"] == "1.24.1"
     assert pins["check-jsonschema"] == "0.39.0"
     assert all(version.strip() for version in pins.values())
+
+
+def test_the_shell_scripts_of_the_stack_parse(services: dict) -> None:
+    scripts = {
+        "deploy/superset/bootstrap.sh": (PROJECT / "deploy" / "superset" / "bootstrap.sh").read_text(),
+        "init": services["init"]["command"][-1].replace("$$", "$"),
+        "airflow-worker": services["airflow-worker"]["command"][-1].replace("$$", "$"),
+    }
+    for name, script in scripts.items():
+        result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+    assert scripts["deploy/superset/bootstrap.sh"].startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in scripts["deploy/superset/bootstrap.sh"]
+    assert 'set-database-uri --database_name "Konvergensi marts" --uri "${SUPERSET_WAREHOUSE_URI}"' in scripts[
+        "deploy/superset/bootstrap.sh"
+    ]
+
+
+def test_the_deployment_guide_names_every_service_and_volume(compose: dict) -> None:
+    guide = (PROJECT / "docs" / "deployment.md").read_text()
+    for name in (*compose["services"], *compose["volumes"]):
+        assert f"`{name}`" in guide, f"docs/deployment.md does not mention {name}"
