@@ -7,7 +7,7 @@ set -euo pipefail
 echo "[1/4] Superset metadata database"
 superset db upgrade
 
-echo "[2/4] admin login ${SUPERSET_ADMIN_USER}"
+echo "[2/4] admin login ${SUPERSET_ADMIN_USER} (an existing one is kept, its password set from .env)"
 superset fab create-admin --username "${SUPERSET_ADMIN_USER}" --firstname Konvergensi --lastname Admin \
     --email "${SUPERSET_ADMIN_USER}@localhost" --password "${SUPERSET_ADMIN_PASSWORD}"
 superset fab reset-password --username "${SUPERSET_ADMIN_USER}" --password "${SUPERSET_ADMIN_PASSWORD}"
