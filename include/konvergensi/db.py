@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from konvergensi.settings import warehouse_url
+from konvergensi.settings import connection_parts, warehouse_url
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -86,13 +86,50 @@ def _check_migrated(connection: psycopg.Connection, scripts: dict[str, str]) -> 
         raise SchemaNotMigrated(f"migration(s) {', '.join(stale)} not applied as they are now: {advice}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["migrate"])
-    parser.parse_args(argv)
-    with connect() as connection:
+def migrate(url: str | None = None) -> list[str]:
+    """Apply every migration script to the warehouse; returns the scripts' names, in order."""
+    scripts = [script.name for script in sorted(SQL_DIR.glob("*.sql"))]
+    with connect(url) as connection:
         ensure_schema(connection)
-    print(f"migrations applied: {', '.join(script.name for script in sorted(SQL_DIR.glob('*.sql')))}")
+    return scripts
+
+
+def _where(url: str) -> str:
+    """host:port/dbname of a URL, never its password."""
+    parts = connection_parts(url)
+    return f"{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m konvergensi.db",
+        description="Warehouse schema management (the deployment's init job runs `migrate`).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "migrate",
+        help="create the schemas and bookkeeping tables that are missing (idempotent; WAREHOUSE_URL)",
+    )
+    parser.parse_args(argv)
+    try:
+        url = warehouse_url()
+    except RuntimeError as missing:
+        print(f"konvergensi.db migrate: {missing}", file=sys.stderr)
+        return 2
+    print(f"Migrating the warehouse {_where(url)} …", flush=True)
+    try:
+        scripts = migrate(url)
+    except psycopg.OperationalError as unreachable:
+        reason = str(unreachable).strip().splitlines()[0] if str(unreachable).strip() else type(unreachable).__name__
+        print(f"konvergensi.db migrate: cannot reach the warehouse {_where(url)}: {reason}", file=sys.stderr)
+        return 1
+    except SchemaNotMigrated as refused:
+        print(f"konvergensi.db migrate: {refused}", file=sys.stderr)
+        return 1
+    except psycopg.Error as failed:
+        print(f"konvergensi.db migrate: a migration failed on {_where(url)}: {failed}", file=sys.stderr)
+        return 1
+    print(f"Warehouse schema up to date: {len(scripts)} scripts applied ({', '.join(scripts)})")
     return 0
 
 
