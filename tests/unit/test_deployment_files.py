@@ -284,8 +284,8 @@ def _user(value: str) -> str:
 def test_services_reach_the_warehouse_as_least_privileged_roles(services: dict) -> None:
     for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker"):
         env = environment(services[name])
-        assert _user(env["KONVERGENSI_LOADER_URL"]) == "konvergensi_loader", name
-        assert _user(env["KONVERGENSI_TRANSFORMER_URL"]) == "konvergensi_transformer", name
+        assert env["KONVERGENSI_LOADER_PASSWORD"] == "${KONVERGENSI_LOADER_PASSWORD:?set KONVERGENSI_LOADER_PASSWORD in .env}", name
+        assert env["KONVERGENSI_TRANSFORMER_PASSWORD"].startswith("${KONVERGENSI_TRANSFORMER_PASSWORD"), name
         assert _user(env["WAREHOUSE_URL"]) == "konvergensi_transformer", name
         assert env["DBT_PG_USER"] == "konvergensi_transformer", name
         assert env["DBT_PG_PASSWORD"] == "${KONVERGENSI_TRANSFORMER_PASSWORD}", name
