@@ -7,7 +7,7 @@ really belongs to:
 =====================  ==========================================================================
 file                   columns
 =====================  ==========================================================================
-``households.csv``     household, id_rt (empty when not in the DTSEN register at ``as_of``), kk
+``households.csv``     household, id_rt (empty when not in the DTSEN register at ``as_of``), kk, mother_nik
 ``children.csv``       child_nik, household
 ``eppgbm_rows.csv``    source_file, source_row (as a spreadsheet shows it, header = 1), child_nik
 ``bkkbn_rows.csv``     source_file, source_row, household
@@ -41,8 +41,8 @@ from konvergensi_simulator.households import Household
 from konvergensi_simulator.population import Child
 
 FILES = ("households", "children", "eppgbm_rows", "bkkbn_rows", "pregnancies", "pupr", "services")
-SOURCES = ("eppgbm_children", "pregnancies", "bkkbn", "pupr_surveys", "pupr_projects", "services_children",
-           "services_women", "dtsen")  # fmt: skip
+SOURCES = ("eppgbm_children", "eppgbm_mothers", "pregnancies", "bkkbn", "pupr_surveys", "pupr_projects",
+           "services_children", "services_women", "dtsen")  # fmt: skip
 PRECISION_TARGET = 0.99
 RECALL_TARGET = 0.95
 
@@ -90,8 +90,9 @@ class LinkageTruthWriter:
     ) -> None:
         self._services_handle.close()
         index = self._index
-        self._write("households", ("household", "id_rt", "kk"), (
-            (index[id(h)], h.id_rt if registered_at(h, as_of) else "", h.family.kk) for h in self._households
+        self._write("households", ("household", "id_rt", "kk", "mother_nik"), (
+            (index[id(h)], h.id_rt if registered_at(h, as_of) else "", h.family.kk, h.mother_nik)
+            for h in self._households
         ))  # fmt: skip
         self._write("children", ("child_nik", "household"), (
             (child.nik, index[id(h)]) for h in self._households for child in h.children
@@ -123,7 +124,7 @@ class LinkageTruthWriter:
 # --- scoring ---------------------------------------------------------------------------------------
 
 TRUTH_TABLES = {
-    "households": "household integer, id_rt text, kk text",
+    "households": "household integer, id_rt text, kk text, mother_nik text",
     "children": "child_nik text, household integer",
     "eppgbm_rows": "source_file text, source_row integer, child_nik text",
     "bkkbn_rows": "source_file text, source_row integer, household integer",
@@ -153,6 +154,10 @@ union all
 select c.child_nik_key, c.child_nik, false from truth_children as c
 where not exists (select 1 from modal where modal.child_key = c.child_nik_key);
 
+create index on truth_child_keys (child_key);
+create index on truth_child_keys (child_nik);
+analyze truth_child_keys;
+
 create temporary table truth_records as
 select 'eppgbm_child'::text as record_source, k.child_key as record_id, h.household_key as true_key
 from truth_child_keys as k
@@ -171,10 +176,22 @@ union all
 select p.record_source, p.record_id, h.household_key
 from truth_pupr as p inner join truth_households as h on h.household = p.household;
 
+create index on truth_records (record_source, record_id);
+analyze truth_records;
+
 create temporary table known_households as
 select household_key from staging.stg_dtsen__households
 union
 select household_key from intermediate.int_household_links where household_key is not null;
+analyze known_households;
+
+create temporary table known_women as
+select nik_key from staging.stg_dtsen__members where nik_key is not null
+union select mother_nik_key from staging.stg_services__pregnancies where mother_nik_key is not null
+union select wife_nik_key from staging.stg_bkkbn__families where wife_nik_key is not null
+union select mother_nik_key from staging.stg_services__services where mother_nik_key is not null
+union select nik_key from staging.stg_services__services where nik_key is not null and not is_child_service;
+analyze known_women;
 
 create temporary table scored as
 with eppgbm_children as (
@@ -202,10 +219,11 @@ household_sources as (
         l.link_method as outcome,
         l.household_key is not null and l.household_key = t.true_key as is_right,
         t.true_key is not null as has_truth,
-        t.true_key in (select household_key from known_households) as has_true_match
+        known.household_key is not null as has_true_match
     from intermediate.int_household_links as l
     left join best on best.record_source = l.record_source and best.record_id = l.record_id
     left join truth_records as t on t.record_source = l.record_source and t.record_id = l.record_id
+    left join known_households as known on known.household_key = t.true_key
 ),
 services_children as (
     select
@@ -241,6 +259,22 @@ services_women as (
     left join intermediate.int_pregnancies_linked as p on p.pregnancy_key = s.pregnancy_key
     where not s.is_child_service
 ),
+eppgbm_mothers as (
+    select
+        'eppgbm_mothers' as source,
+        case {mother_link_method}
+            when 'ambiguous' then 'household_woman' when 'unlinked' then '(none)' else {mother_link_method}
+        end as method,
+        {mother_link_method} as outcome,
+        coalesce(c.mother_key = h.mother_key, false) as is_right,
+        h.mother_key is not null as has_truth,
+        known.nik_key is not null as has_true_match
+    from intermediate.int_child_households_linked as c
+    left join truth_child_keys as k on k.child_key = c.child_key and k.in_eppgbm
+    left join truth_children as tc on tc.child_nik = k.child_nik
+    left join truth_households as h on h.household = tc.household
+    left join known_women as known on known.nik_key = h.mother_key
+),
 target_links as (
     select l.household_key, bool_or(l.household_key = t.true_key) as any_right
     from intermediate.int_household_links as l
@@ -270,6 +304,7 @@ dtsen as (
 select * from household_sources
 union all select * from services_children
 union all select * from services_women
+union all select * from {eppgbm_mothers}
 union all select * from dtsen;
 """
 
@@ -331,11 +366,13 @@ def _copy_truth(connection: psycopg.Connection, directory: Path, pseudonym) -> N
             with connection.cursor().copy(f"copy truth_{name} from stdin with (format csv, header true)") as copy:
                 while block := handle.read(1 << 20):
                     copy.write(block)
-    connection.execute("create temporary table truth_households_keyed (household integer, household_key text)")
-    households = connection.execute("select household, id_rt, kk from truth_households").fetchall()
+    connection.execute(
+        "create temporary table truth_households_keyed (household integer, household_key text, mother_key text)")
+    households = connection.execute("select household, id_rt, kk, mother_nik from truth_households").fetchall()
     with connection.cursor().copy("copy truth_households_keyed from stdin") as copy:
-        for household, id_rt, kk in households:
-            copy.write_row((household, pseudonym("dtsen:" + id_rt) if id_rt else pseudonym("kk:" + kk)))
+        for household, id_rt, kk, mother_nik in households:
+            copy.write_row((household, pseudonym("dtsen:" + id_rt) if id_rt else pseudonym("kk:" + kk),
+                            pseudonym("nik:" + mother_nik)))
     connection.execute("alter table truth_children add column child_nik_key text")
     niks = connection.execute("select distinct child_nik from truth_children").fetchall()
     connection.execute("create temporary table truth_child_nik_keys (child_nik text, child_nik_key text)")
@@ -374,7 +411,16 @@ def score_linkage(url: str, directory: str | Path, key: bytes) -> tuple[list[Lin
         # warehouses built before women's services had their own method column: NIK + window only
         method = "s.pregnancy_link_method" if has_method else (
             "(case when s.pregnancy_key is not null then 'pregnancy_window' else 'unlinked' end)")
-        connection.execute(OUTCOMES_SQL.replace("{pregnancy_link_method}", method))
+        has_mothers = connection.execute(
+            "select 1 from information_schema.columns where table_schema = 'intermediate'"
+            " and table_name = 'int_child_households_linked' and column_name = 'mother_link_method'"
+        ).fetchone()
+        # warehouses built before children's mothers had their own method column are not scored on them
+        connection.execute(
+            OUTCOMES_SQL.replace("{pregnancy_link_method}", method)
+            .replace("{mother_link_method}", "c.mother_link_method" if has_mothers else "null::text")
+            .replace("{eppgbm_mothers}", "eppgbm_mothers" if has_mothers else "eppgbm_mothers where false")
+        )
         alignment = dict(zip(("rows_without_truth", "nik_disagreeing"), connection.execute(ALIGNMENT_SQL).fetchone()))
         scores = [LinkageScore(*row) for row in connection.execute(COUNTS_SQL).fetchall()]
         connection.rollback()

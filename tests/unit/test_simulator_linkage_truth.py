@@ -77,6 +77,10 @@ def test_pulled_records_and_bkkbn_rows_name_their_household(city: dict) -> None:
         assert bool(service["child_nik"]) != bool(service["pregnancy_id"]), service
         if service["pregnancy_id"]:
             assert pregnancies[service["pregnancy_id"]] == service["household"]
+    mothers = {r["household"]: r["mother_nik"] for r in _read(truth, "households")}
+    for line in (city["store"] / "ibu-hamil.jsonl").open(encoding="utf-8"):
+        record = json.loads(line)
+        assert record["nik_ibu"] in (None, mothers[pregnancies[record["id"]]]), record["id"]
     assert set(pregnancies) == {json.loads(line)["id"] for line in (city["store"] / "ibu-hamil.jsonl").open()}
     bkkbn = _read(truth, "bkkbn_rows")
     assert len(bkkbn) == city["summary"]["bkkbn"]["rows"]
