@@ -27,6 +27,8 @@ SIM_SEED ?= 42
 N ?= 1000000
 BENCH_CHILDREN ?= 23000
 BENCH_MONTHS ?= 1
+LINKAGE_CHILDREN ?= 23000
+LINKAGE_MONTHS ?= 12
 
 .PHONY: help setup run test test-unit bench psql stop clean
 
@@ -34,7 +36,8 @@ help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
 	@echo "         [DOWN='services pupr_surveys']           simulated sources that are down tonight"
 	@echo "make test                                         unit and integration tests"
-	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night"
+	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
+	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make stop                                         stop the embedded PostgreSQL"
 
@@ -68,6 +71,7 @@ test-unit: setup
 bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_convergence.py --children $(BENCH_CHILDREN) --months $(BENCH_MONTHS)
+	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_linkage.py --children $(LINKAGE_CHILDREN) --months $(LINKAGE_MONTHS)
 
 # SQL reaches psql through the environment, so any quoting inside it survives.
 export SQL

@@ -75,6 +75,7 @@
         when 'eppgbm_kk' then 4
         when 'name_birthdate_kelurahan' then 5
         when 'address_rt_rw_kelurahan' then 6
+        when 'address_own_kk' then 7
         when 'own_kk' then 8
         else 99
     end

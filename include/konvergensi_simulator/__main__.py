@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     city.add_argument("--dirt-scale", type=float, default=1.0)
     city.add_argument("--truth", default=None, help="write the ground-truth JSON here (not in --out)")
     city.add_argument("--as-of", default=None, help="instant the DTSEN database shows (default: end of --end-month)")
+    city.add_argument("--linkage-truth", default=None,
+                      help="directory (not in --out) for the true household, child and pregnancy of every record")
 
     serve = commands.add_parser("serve", help="serve a store as the services API and the PUPR feature service")
     serve.add_argument("--store", required=True)
@@ -107,6 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         truth = write_city_sources(
             args.out, args.store, args.dtsen_url, seed=args.seed, children=args.children, months=args.months,
             end_month=args.end_month, dirt_scale=args.dirt_scale, as_of=args.as_of, facilities_csv=args.facilities,
+            linkage_truth=args.linkage_truth,
         )
         if args.truth:
             write_truth(truth, args.truth, args.out)

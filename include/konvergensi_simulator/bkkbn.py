@@ -30,6 +30,7 @@ DISAGREE_SHARE = 0.06  # per flag, BKKBN's answer differs from DTSEN's codes
 BAD_KK_SHARE = 0.003
 BAD_DATE_SHARE = 0.002
 ROUND_EVERY_MONTHS = 6
+SUBDIRECTORY = "bkkbn"
 
 
 def round_months(months: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -44,11 +45,13 @@ def _date(day: dt.date) -> str:
 def write_bkkbn_files(
     landing: Path, households: list[Household], seed: int, months: list[tuple[int, int]],
     pregnant_on: dict[str, list[tuple[int, int]]], dirt_scale: float = 1.0,
+    row_households: dict[str, list[Household]] | None = None,
 ) -> tuple[list[str], Counter]:
     """Write ``<landing>/bkkbn/PK_<code>_<Kelurahan>_<YYYYMM>.csv``; ``pregnant_on`` maps a mother NIK to
-    her pregnancies as ``(hpht, end)`` ordinal spans. Returns the file names and counts."""
+    her pregnancies as ``(hpht, end)`` ordinal spans. Returns the file names and counts; ``row_households``,
+    if given, receives per file (``bkkbn/<name>``) the household behind each data row, in row order."""
     rng = stream(seed, "bkkbn")
-    target = landing / "bkkbn"
+    target = landing / SUBDIRECTORY
     target.mkdir(parents=True, exist_ok=True)
     by_kelurahan: dict[str, list[Household]] = {}
     for h in households:
@@ -59,7 +62,7 @@ def write_bkkbn_files(
             kelurahan = members[0].kelurahan
             yes, no = rng.choice(NOTATIONS)
             cp1252 = rng.random() < 0.25
-            rows = []
+            rows, behind = [], []
             for h in members:
                 survey_day = dt.date(year, month, 1 + rng.randrange(27))
                 ordinal = survey_day.toordinal()
@@ -67,6 +70,7 @@ def write_bkkbn_files(
                 if not living or rng.random() >= COVERAGE:
                     continue
                 rows.append(_row(h, living, survey_day, yes, no, rng, pregnant_on, dirt_scale, counts))
+                behind.append(h)
             if not rows:
                 continue
             for number, row in enumerate(rows, start=1):
@@ -78,6 +82,8 @@ def write_bkkbn_files(
             writer.writerows(rows)
             (target / name).write_bytes(buffer.getvalue().encode("cp1252" if cp1252 else "utf-8", errors="replace"))
             names.append(name)
+            if row_households is not None:
+                row_households[f"{SUBDIRECTORY}/{name}"] = behind
             counts["files"] += 1
             counts["files_cp1252"] += cp1252
             counts["rows"] += len(rows)

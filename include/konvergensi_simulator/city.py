@@ -20,6 +20,7 @@ from konvergensi_simulator.dirt import DEFAULT_DIRT, DirtRates
 from konvergensi_simulator.dtsen import write_dtsen
 from konvergensi_simulator.exports import month_sequence, run_eppgbm_exports
 from konvergensi_simulator.households import WIB, build_households, kelurahan_convergence
+from konvergensi_simulator.linkage_truth import LinkageTruthWriter, refuse_inside
 from konvergensi_simulator.pupr import generate_pupr
 from konvergensi_simulator.services import ServiceDirt, ServiceGenerator
 from konvergensi_simulator.store import StoreWriter, parse_instant
@@ -52,13 +53,18 @@ def write_city_sources(
     facilities_csv: str | Path | None = None,
     formats: Mapping[str, float] | None = None,
     progress: bool = True,
+    linkage_truth: str | Path | None = None,
 ) -> dict:
     """Write every source of one city; ``as_of`` (default: the end of ``end_month``, WIB) is the
-    instant the DTSEN database shows. ``dtsen_url=None`` skips the database."""
+    instant the DTSEN database shows. ``dtsen_url=None`` skips the database. ``linkage_truth``, a
+    directory outside the landing directory, receives the true household, child and pregnancy of
+    every record (see :mod:`konvergensi_simulator.linkage_truth`)."""
     started = time.perf_counter()
     landing, store = Path(landing), Path(store)
     if store.resolve() == landing.resolve() or landing.resolve() in store.resolve().parents:
         raise ValueError(f"store {store} must not be inside the landing directory {landing}")
+    if linkage_truth is not None:
+        refuse_inside(Path(linkage_truth), landing)
     calendar_months = month_sequence(end_month, months)
     window = window_of(calendar_months)
     if as_of is None:
@@ -72,12 +78,18 @@ def write_city_sources(
     households = build_households(sim.population, sim.reference, seed, window)
     _say(progress, f"households: {len(households):,} ({time.perf_counter() - started:.1f}s)")
     coverage = kelurahan_convergence(sim.reference, seed)
+    truth_writer = LinkageTruthWriter(linkage_truth, landing, households) if linkage_truth is not None else None
     with StoreWriter(store) as writer:
         services = ServiceGenerator(
             sim.population, households, coverage, seed, window, calendar_months, ServiceDirt().scaled(dirt_scale),
-            writer.writer("layanan"), writer.writer("ibu-hamil"),
+            writer.writer("layanan"), writer.writer("ibu-hamil"), truth_writer.service if truth_writer else None,
         )
-        services.run()
+        try:
+            services.run()
+        except BaseException:
+            if truth_writer:
+                truth_writer.abandon()
+            raise
         _say(progress, f"services: {services.counts['services']:,} layanan, {services.counts['pregnancies']:,} "
                        f"pregnancies ({time.perf_counter() - started:.1f}s)")
         pupr = generate_pupr(households, seed, window, writer.writer("survei_rumah_tangga"), writer.writer("proyek"))
@@ -86,13 +98,19 @@ def write_city_sources(
     for p in services.pregnancies:
         end = p.outcome_day if p.outcome_day is not None else window[1]
         pregnant_on.setdefault(p.household.mother_nik, []).append((p.hpht, end))
-    bkkbn_files, bkkbn = write_bkkbn_files(landing, households, seed, calendar_months, pregnant_on, dirt_scale)
+    bkkbn_rows: dict[str, list] = {}
+    bkkbn_files, bkkbn = write_bkkbn_files(
+        landing, households, seed, calendar_months, pregnant_on, dirt_scale, bkkbn_rows if truth_writer else None,
+    )
     _say(progress, f"bkkbn: {len(bkkbn_files)} files, {bkkbn['rows']:,} rows ({time.perf_counter() - started:.1f}s)")
     dtsen: Counter = Counter()
     if dtsen_url:
         dtsen = write_dtsen(dtsen_url, households, instant, calendar_months)
         _say(progress, f"dtsen: {dtsen['rumah_tangga']:,} households, {dtsen['anggota_rumah_tangga']:,} members, "
                        f"{dtsen['penerimaan_program']:,} programme rows ({time.perf_counter() - started:.1f}s)")
+    if truth_writer:
+        truth_writer.finish(instant, sim.rows_by_file, bkkbn_rows, ((p.id, p.household) for p in services.pregnancies))
+        _say(progress, f"linkage truth: {linkage_truth} ({time.perf_counter() - started:.1f}s)")
     truth = {
         "generator": "konvergensi_simulator.city",
         "seed": seed,

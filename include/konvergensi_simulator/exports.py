@@ -102,9 +102,15 @@ class FileStats:
     lying_rows: int = 0
     alias_eligible_rows: int = 0
     dirt: Counter = field(default_factory=Counter)
+    row_children: list[Child] | None = None  # the child behind each written row, when the truth wants it
 
-    def emit(self, writer: RowWriter, row: list[object], kinds: list[str], lying: bool, alias_eligible: bool) -> None:
+    def emit(
+        self, writer: RowWriter, row: list[object], kinds: list[str], lying: bool, alias_eligible: bool,
+        child: Child | None = None,
+    ) -> None:
         writer.write_row(row)
+        if self.row_children is not None:
+            self.row_children.append(child)  # type: ignore[arg-type]
         self.rows += 1
         self.lying_rows += lying
         self.alias_eligible_rows += alias_eligible
@@ -146,6 +152,8 @@ class Simulation:
                 self._weight_step[unit.code] = 0.01 if draw.unit() < FINE_SCALE_SHARE else 0.1
         self.births = 0
         self.children_measured = 0
+        # file name -> the child behind each data row, in row order (filled by run_eppgbm_exports)
+        self.rows_by_file: dict[str, list[Child]] = {}
         self.prevalence: dict[str, dict[str, dict[str, int]]] = {}
         self._month_index = -1
         self._started = False
@@ -174,7 +182,7 @@ class Simulation:
         measurer = self.measurer
         injector = self.injector
         prevalence = self.prevalence[f"{context.year:04d}-{context.month:02d}"]
-        late: list[tuple[list[object], list[str], bool, bool]] = []
+        late: list[tuple[list[object], list[str], bool, bool, Child]] = []
         for unit in puskesmas.posyandu:
             posyandu_day = self._posyandu_day[unit.code]
             step = self._weight_step[unit.code]
@@ -195,9 +203,9 @@ class Simulation:
                 alias_eligible = bool(kelurahan.aliases)
                 row, kinds, lying = self._dirty_row(builder, first, comma_file)
                 stats.measurements += 1
-                stats.emit(writer, row, kinds, lying, alias_eligible)
+                stats.emit(writer, row, kinds, lying, alias_eligible, child)
                 if injector.wants_duplicate():
-                    copy = (list(row), [*kinds, "duplicate_row"], lying, alias_eligible)
+                    copy = (list(row), [*kinds, "duplicate_row"], lying, alias_eligible, child)
                     if self._dirt_rng.random() < 0.5:
                         stats.emit(writer, *copy)
                     else:
@@ -208,16 +216,16 @@ class Simulation:
                     if second is not None:
                         row2, kinds2, lying2 = self._dirty_row(builder, second, comma_file, self._dirt_rng)
                         stats.measurements += 1
-                        late.append((row2, [*kinds2, "double_measurement"], lying2, alias_eligible))
+                        late.append((row2, [*kinds2, "double_measurement"], lying2, alias_eligible, child))
                         if second.day > first.day:
                             latest = second
                 tally = prevalence.setdefault(kelurahan.code, {"measured": 0, "stunted": 0})
                 tally["measured"] += 1
                 tally["stunted"] += latest.haz < -2.0
-        for row, kinds, lying, alias_eligible in late:
+        for row, kinds, lying, alias_eligible, child in late:
             if row_limit is not None and stats.rows >= row_limit:
                 return
-            stats.emit(writer, row, kinds, lying, alias_eligible)
+            stats.emit(writer, row, kinds, lying, alias_eligible, child)
 
     def _dirty_row(
         self, builder: RowBuilder, m: Measurement, comma_file: bool, rng: random.Random | None = None,
@@ -327,10 +335,11 @@ def run_eppgbm_exports(
                 name = f"eppgbm_{puskesmas.slug}_{year:04d}-{month:02d}.{EXTENSIONS[fmt]}"
                 builder = RowBuilder(puskesmas, style, context, sim.service_rng)
                 writer = open_writer(fmt, out / name, builder.headers, header_th.get(puskesmas.code, True), pool)
-                stats = FileStats(puskesmas.name, f"{year:04d}-{month:02d}", fmt)
+                stats = FileStats(puskesmas.name, f"{year:04d}-{month:02d}", fmt, row_children=[])
                 sim.month_rows(puskesmas, context, stats, writer, builder, comma_file=fmt != "csv_semicolon")
                 writer.close()
                 files[name] = _file_summary(stats)
+                sim.rows_by_file[name] = stats.row_children or []
                 month_rows += stats.rows
             _progress(
                 progress,

@@ -23,6 +23,7 @@ from konvergensi_simulator.reference import Kelurahan
 from konvergensi_simulator.seeding import stream
 
 MAX_AGE_DAYS = 1826
+PREGNANCY_GAP_DAYS = 60  # at least the 42 days of nifas between one pregnancy's end and the next HPHT
 UNKNOWN_CODES = ("VIT_A", "ANC1", "IMUNISASI", "GIZI_KONSELING", "PMT")
 SERVICE_DIRT_KINDS = ("correction", "voided", "unknown_code", "impossible_date")
 
@@ -76,7 +77,9 @@ class ServiceGenerator:
         self, population: Population, households: list[Household], coverage: dict[str, float], seed: int,
         window: tuple[int, int], months: list[tuple[int, int]], dirt: ServiceDirt,
         write_service: Callable[[dict], None], write_pregnancy: Callable[[dict], None],
+        write_truth: Callable[[str, Household, str | None, str | None], None] | None = None,
     ) -> None:
+        """``write_truth(service id, household, child NIK, pregnancy id)`` is told whose every service is."""
         self._population = population
         self._households = households
         self._coverage = coverage
@@ -87,6 +90,8 @@ class ServiceGenerator:
         self._dirt = dirt
         self._write_service = write_service
         self._write_pregnancy = write_pregnancy
+        self._write_truth = write_truth
+        self._pregnancy_id: str | None = None  # the pregnancy whose maternal services are being written
         self._serial = 0
         self.counts: Counter = Counter()
         self.dirt_counts: Counter = Counter()
@@ -121,14 +126,30 @@ class ServiceGenerator:
         ]
         if not candidates:
             return
+        # a woman carries one pregnancy at a time: a draw that would overlap one of hers is dropped
+        carried: dict[str, list[tuple[int, int]]] = {}
+        for p in self.pregnancies:
+            carried.setdefault(p.household.mother_nik, []).append((p.hpht, p.outcome_day or last_day))
+
+        def free(household: Household, start: int, end: int) -> bool:
+            spans = carried.setdefault(household.mother_nik, [])
+            if any(start <= e + PREGNANCY_GAP_DAYS and s <= end + PREGNANCY_GAP_DAYS for s, e in spans):
+                return False
+            spans.append((start, end))
+            return True
+
         for _ in range(int(births_per_day * 250)):
             household = candidates[rng.randrange(len(candidates))]
             level = min(max(self._coverage[household.kelurahan.code] - 0.06 * household.deprivation, 0.05), 0.99)
-            self._pregnancy(household, level, last_day - 20 - rng.randrange(245), None)
+            hpht = last_day - 20 - rng.randrange(245)
+            if free(household, hpht, last_day):
+                self._pregnancy(household, level, hpht, None)
         for _ in range(max(1, int(births_per_day * 20))):
             household = candidates[rng.randrange(len(candidates))]
             hpht = first_day - 60 + rng.randrange(max(last_day - first_day - 60, 1))
-            self._pregnancy(household, 0.5, hpht, min(hpht + 56 + rng.randrange(60), last_day), miscarried=True)
+            outcome = min(hpht + 56 + rng.randrange(60), last_day)
+            if free(household, hpht, outcome):
+                self._pregnancy(household, 0.5, hpht, outcome, miscarried=True)
 
     # --- pregnancies ----------------------------------------------------------------------------
     def _pregnancy(
@@ -190,6 +211,7 @@ class ServiceGenerator:
         last_day = self._window[1]
         h = p.household
         end = min(p.outcome_day if p.outcome_day is not None else last_day, last_day)
+        self._pregnancy_id = p.id
         day = p.registered
         while day < end:
             if rng.random() < min(level + 0.15, 0.98):
@@ -285,6 +307,9 @@ class ServiceGenerator:
         }
         self.counts["services"] += 1
         self.counts[f"code_{code}"] += 1
+        if self._write_truth is not None:
+            self._write_truth(record["id"], h, child.nik if child is not None else None,
+                              None if child is not None else self._pregnancy_id)
         dirt = self._dirt
         roll = dirt_rng.random()
         if roll < dirt.unknown_code:

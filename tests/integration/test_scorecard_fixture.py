@@ -130,3 +130,20 @@ def test_kecamatan_and_city_equal_the_only_kelurahan(fixture_warehouse: str) -> 
             (EXPECTED["quarter"],),
         ).fetchall()
     assert sorted(levels) == [("kecamatan", 62.07), ("kelurahan", 62.07), ("kota", 62.07)]
+
+
+def test_every_fixture_record_links(fixture_warehouse: str) -> None:
+    """The fixture's families are whole: every record finds its household, child or pregnancy."""
+    with psycopg.connect(fixture_warehouse) as connection:
+        outcomes = connection.execute(
+            """
+            select record_source, link_method, count(*) from intermediate.int_household_links group by 1, 2
+            union all
+            select case when is_child_service then 'service_child' else 'service_woman' end,
+                   case when is_child_service then child_link_method else pregnancy_link_method end, count(*)
+            from intermediate.int_services_attributed group by 1, 2
+            order by 1, 2
+            """
+        ).fetchall()
+    assert outcomes, "no linkage outcomes"
+    assert not [o for o in outcomes if o[1] in ("ambiguous", "unlinked")], outcomes

@@ -9,9 +9,14 @@
                                          → mother    / nik_key       mother_nik (parent NIK translated to its key)
                                          → household / household_key name_birthdate_kelurahan (DTSEN member)
     service_child / service_id           → child     / child_key     name_birthdate_kelurahan (e-PPGBM child)
-    pregnancy     / pregnancy_id         → household / household_key name_birthdate_kelurahan (DTSEN woman)
-                                         → household / household_key address_rt_rw_kelurahan
+    service_woman / service_id           → pregnancy / pregnancy_id  name_birthdate_kelurahan (the pregnancy's mother)
+    pregnancy     / pregnancy_id         → kk        / kk_key        eppgbm_kk (KK of the e-PPGBM rows whose parent
+                                                                     NIK is the mother's NIK)
+                                         → household / household_key name_birthdate_kelurahan (DTSEN woman)
+                                         → household / household_key address_rt_rw_kelurahan (with a resident
+                                                                     woman born on the mother's birth date)
     pupr_survey, pupr_project / id       → household / household_key address_rt_rw_kelurahan
+    pregnancy, pupr_* without a KK       → kk        / kk_key        address_own_kk (address of an e-PPGBM family)
 
     Plain identifiers of e-PPGBM (which has no KK key and no parent NIK key) are translated to keys
     through the same identifiers seen in the other raw tables, which carry their keyed pseudonyms.
@@ -32,6 +37,9 @@ eppgbm_rows as (
         measurements.kelurahan_name,
         measurements.kk_number,
         measurements.parent_nik,
+        measurements.address,
+        measurements.rt,
+        measurements.rw,
         measurements.measured_on,
         measurements.batch_id,
         measurements.source_row
@@ -92,6 +100,20 @@ eppgbm_mother_candidates as (
         'mother_nik' as link_method
     from eppgbm_rows
     inner join nik_lookup on nik_lookup.nik = eppgbm_rows.parent_nik
+
+),
+
+pregnancy_eppgbm_kk_candidates as (
+
+    select distinct
+        'pregnancy' as record_source,
+        pregnancies.pregnancy_id as record_id,
+        'kk' as target_kind,
+        kk_lookup.kk_key as target_key,
+        'eppgbm_kk' as link_method
+    from {{ ref('stg_services__pregnancy_identities') }} as pregnancies
+    inner join eppgbm_rows on eppgbm_rows.parent_nik = pregnancies.mother_nik
+    inner join kk_lookup on kk_lookup.kk_number = eppgbm_rows.kk_number
 
 ),
 
@@ -175,6 +197,7 @@ pregnancies as (
 
     select
         pregnancies.pregnancy_id,
+        pregnancies.kk_key,
         {{ normalise_person_name('pregnancies.mother_name') }} as name_normalised,
         pregnancies.mother_birth_date,
         {{ normalise_address('pregnancies.address') }} as address_normalised,
@@ -184,6 +207,36 @@ pregnancies as (
     from {{ ref('stg_services__pregnancy_identities') }} as pregnancies
     left join kelurahan_names
         on kelurahan_names.name_normalised = {{ normalise_kelurahan_name('pregnancies.kelurahan_name') }}
+
+),
+
+service_women as (
+
+    select
+        services.service_id,
+        {{ normalise_person_name('services.person_name') }} as name_normalised,
+        services.birth_date,
+        coalesce(kelurahan_names.kelurahan_code, 'UNKNOWN') as kelurahan_code
+    from {{ ref('stg_services__service_identities') }} as services
+    left join kelurahan_names
+        on kelurahan_names.name_normalised = {{ normalise_kelurahan_name('services.kelurahan_name') }}
+    where not services.is_child_service
+
+),
+
+service_woman_candidates as (
+
+    select distinct
+        'service_woman' as record_source,
+        service_women.service_id as record_id,
+        'pregnancy' as target_kind,
+        pregnancies.pregnancy_id as target_key,
+        'name_birthdate_kelurahan' as link_method
+    from service_women
+    inner join pregnancies
+        on pregnancies.name_normalised = service_women.name_normalised
+        and pregnancies.mother_birth_date = service_women.birth_date
+        and pregnancies.kelurahan_code = service_women.kelurahan_code
 
 ),
 
@@ -221,6 +274,7 @@ pupr_addresses as (
     select
         'pupr_survey' as record_source,
         surveys.survey_id as record_id,
+        surveys.kk_key,
         surveys.address,
         surveys.rt,
         surveys.rw,
@@ -230,6 +284,7 @@ pupr_addresses as (
     select
         'pupr_project',
         projects.project_id,
+        projects.kk_key,
         projects.address,
         projects.rt,
         projects.rw,
@@ -243,6 +298,8 @@ addressed_records as (
     select
         pupr_addresses.record_source,
         pupr_addresses.record_id,
+        pupr_addresses.kk_key,
+        null::date as woman_birth_date,
         {{ normalise_address('pupr_addresses.address') }} as address_normalised,
         {{ normalise_rt_rw('pupr_addresses.rt') }} as rt,
         {{ normalise_rt_rw('pupr_addresses.rw') }} as rw,
@@ -254,6 +311,8 @@ addressed_records as (
     select
         'pregnancy',
         pregnancy_id,
+        kk_key,
+        mother_birth_date,
         address_normalised,
         rt,
         rw,
@@ -276,6 +335,47 @@ address_candidates as (
         and dtsen_addresses.rt = addressed_records.rt
         and dtsen_addresses.rw = addressed_records.rw
         and dtsen_addresses.kelurahan_code = addressed_records.kelurahan_code
+    -- a pregnancy also needs the mother in the house: a resident woman born on her birth date
+    where addressed_records.record_source <> 'pregnancy'
+        or exists (
+            select 1 from dtsen_people
+            where dtsen_people.household_key = dtsen_addresses.household_key
+                and dtsen_people.birth_date = addressed_records.woman_birth_date
+                and coalesce(dtsen_people.sex_code, 2) = 2
+        )
+
+),
+
+eppgbm_family_addresses as (
+
+    select distinct
+        {{ normalise_address('eppgbm_rows.address') }} as address_normalised,
+        {{ normalise_rt_rw('eppgbm_rows.rt') }} as rt,
+        {{ normalise_rt_rw('eppgbm_rows.rw') }} as rw,
+        coalesce(kelurahan_names.kelurahan_code, 'UNKNOWN') as kelurahan_code,
+        kk_lookup.kk_key
+    from eppgbm_rows
+    inner join kk_lookup on kk_lookup.kk_number = eppgbm_rows.kk_number
+    left join kelurahan_names
+        on kelurahan_names.name_normalised = {{ normalise_kelurahan_name('eppgbm_rows.kelurahan_name') }}
+
+),
+
+family_address_candidates as (
+
+    select distinct
+        addressed_records.record_source,
+        addressed_records.record_id,
+        'kk' as target_kind,
+        eppgbm_family_addresses.kk_key as target_key,
+        'address_own_kk' as link_method
+    from addressed_records
+    inner join eppgbm_family_addresses
+        on eppgbm_family_addresses.address_normalised = addressed_records.address_normalised
+        and eppgbm_family_addresses.rt = addressed_records.rt
+        and eppgbm_family_addresses.rw = addressed_records.rw
+        and eppgbm_family_addresses.kelurahan_code = addressed_records.kelurahan_code
+    where addressed_records.kk_key is null
 
 ),
 
@@ -285,13 +385,19 @@ candidates as (
     union all
     select * from eppgbm_mother_candidates
     union all
+    select * from pregnancy_eppgbm_kk_candidates
+    union all
     select * from eppgbm_name_candidates
     union all
     select * from service_child_candidates
     union all
+    select * from service_woman_candidates
+    union all
     select * from pregnancy_name_candidates
     union all
     select * from address_candidates
+    union all
+    select * from family_address_candidates
 
 )
 

@@ -2,6 +2,8 @@
     One row per e-PPGBM child: its household (int_household_links) and its mother. mother_key is the
     NIK key of the mother found through the e-PPGBM parent NIK, else the NIK key of the DTSEN wife
     (relation 2) or head (relation 1, woman) of the linked household; null when none or several.
+    mother_link_method says which: 'mother_nik', 'household_woman', else 'ambiguous' (several
+    candidates) or 'unlinked'.
 #}
 
 with links as (
@@ -41,6 +43,12 @@ linked as (
             case when mother_by_parent_nik.candidates = 1 then mother_by_parent_nik.mother_key end,
             case when household_mothers.candidates = 1 then household_mothers.mother_key end
         ) as mother_key,
+        case
+            when mother_by_parent_nik.candidates = 1 then 'mother_nik'
+            when household_mothers.candidates = 1 then 'household_woman'
+            when mother_by_parent_nik.candidates > 1 or household_mothers.candidates > 1 then 'ambiguous'
+            else 'unlinked'
+        end as mother_link_method,
         links.link_method,
         links.kelurahan_code
     from links

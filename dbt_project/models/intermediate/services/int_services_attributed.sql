@@ -6,7 +6,10 @@
       child_link_method says which ('nik', 'name_birthdate_kelurahan', 'ambiguous', 'unlinked');
     - women's services: the pregnancy of the same mother (NIK key) whose window
       [HPHT, delivery (or expected delivery) + 42 days] contains the service date; the latest HPHT
-      wins if windows overlap.
+      wins if windows overlap ('pregnancy_window'). Without one (no NIK on the service or on the
+      pregnancy), the pregnancy whose mother has the same normalised name, birth date and kelurahan
+      and whose window contains the date, when exactly one does ('name_birthdate_kelurahan'; two or
+      more → 'ambiguous', none → 'unlinked'); pregnancy_link_method says which.
     The household comes from the child or the pregnancy.
 #}
 
@@ -62,6 +65,47 @@ pregnancy_matches as (
 
 ),
 
+pregnancy_name_matches as (
+
+    select
+        services.service_id,
+        (array_agg(pregnancies.pregnancy_key order by pregnancies.last_menstrual_date desc))[1] as pregnancy_key,
+        count(distinct pregnancies.mother_key) as candidates
+    from services
+    inner join {{ ref('identity_family_link_candidates') }} as candidates
+        on candidates.record_source = 'service_woman'
+        and candidates.record_id = services.service_id
+    inner join pregnancies
+        on pregnancies.pregnancy_id = candidates.target_key
+        and services.service_date >= pregnancies.last_menstrual_date
+        and services.service_date <= coalesce(pregnancies.delivery_date, pregnancies.expected_delivery_date)
+            + 42
+    where not services.is_child_service
+    group by services.service_id
+
+),
+
+pregnancy_attribution as (
+
+    select
+        services.service_id,
+        coalesce(
+            pregnancy_matches.pregnancy_key,
+            case when pregnancy_name_matches.candidates = 1 then pregnancy_name_matches.pregnancy_key end
+        ) as pregnancy_key,
+        case
+            when pregnancy_matches.pregnancy_key is not null then 'pregnancy_window'
+            when pregnancy_name_matches.candidates = 1 then 'name_birthdate_kelurahan'
+            when pregnancy_name_matches.candidates > 1 then 'ambiguous'
+            else 'unlinked'
+        end as pregnancy_link_method
+    from services
+    left join pregnancy_matches on pregnancy_matches.service_id = services.service_id
+    left join pregnancy_name_matches on pregnancy_name_matches.service_id = services.service_id
+    where not services.is_child_service
+
+),
+
 attributed as (
 
     select
@@ -81,12 +125,13 @@ attributed as (
             when name_matches.candidates > 1 then 'ambiguous'
             else 'unlinked'
         end as child_link_method,
-        pregnancy_matches.pregnancy_key,
+        pregnancy_attribution.pregnancy_key,
+        pregnancy_attribution.pregnancy_link_method,
         case
             when services.is_child_service then coalesce(services.mother_nik_key, child_household.mother_key)
-            else coalesce(pregnancy_matches.mother_key, services.nik_key)
+            else coalesce(attributed_pregnancy.mother_key, services.nik_key)
         end as mother_key,
-        coalesce(child_household.household_key, pregnancy_matches.household_key) as household_key,
+        coalesce(child_household.household_key, attributed_pregnancy.household_key) as household_key,
         services.quantity,
         coalesce(kelurahan_names.kelurahan_code, 'UNKNOWN') as kelurahan_code,
         services.facility_code,
@@ -102,8 +147,10 @@ attributed as (
             child_by_nik.child_key,
             case when name_matches.candidates = 1 then name_matches.child_key end
         )
-    left join pregnancy_matches
-        on pregnancy_matches.service_id = services.service_id
+    left join pregnancy_attribution
+        on pregnancy_attribution.service_id = services.service_id
+    left join pregnancies as attributed_pregnancy
+        on attributed_pregnancy.pregnancy_key = pregnancy_attribution.pregnancy_key
     left join kelurahan_names
         on kelurahan_names.name_normalised = services.kelurahan_name_normalised
 

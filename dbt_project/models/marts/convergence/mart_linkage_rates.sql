@@ -3,7 +3,7 @@
     per link method (wide format: the method list is fixed by docs/linkage.md).
     - eppgbm_children, pregnancies, bkkbn, pupr_surveys, pupr_projects: linked to a household;
     - services_children: matched to a child key; services_women: attributed to a pregnancy
-      ('pregnancy_window');
+      ('pregnancy_window' by the NIK, else 'name_birthdate_kelurahan');
     - dtsen: a DTSEN household counts as linked when an e-PPGBM child or a pregnancy links to it
       ('target_linked'); the others are households without a known target, not failures.
     link_rate_pct = linked / records × 100, null when there are no records.
@@ -30,11 +30,7 @@ services as (
     select
         case when is_child_service then 'services_children' else 'services_women' end as source,
         kelurahan_code,
-        case
-            when is_child_service then child_link_method
-            when pregnancy_key is not null then 'pregnancy_window'
-            else 'unlinked'
-        end as link_method
+        case when is_child_service then child_link_method else pregnancy_link_method end as link_method
     from {{ ref('int_services_attributed') }}
 
 ),
@@ -82,6 +78,7 @@ rates as (
             as linked_by_name_birthdate_kelurahan,
         count(*) filter (where link_method = 'address_rt_rw_kelurahan')::integer
             as linked_by_address_rt_rw_kelurahan,
+        count(*) filter (where link_method = 'address_own_kk')::integer as linked_by_address_own_kk,
         count(*) filter (where link_method = 'own_kk')::integer as linked_by_own_kk,
         count(*) filter (where link_method = 'pregnancy_window')::integer as linked_by_pregnancy_window,
         count(*) filter (where link_method = 'target_linked')::integer as linked_by_target,

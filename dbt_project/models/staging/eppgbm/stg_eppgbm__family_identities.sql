@@ -1,7 +1,7 @@
 {#
     RESTRICTED, materialised in schema identity. What the family linkage needs from e-PPGBM rows:
-    the child's name, birth date and kelurahan, the plain KK number and the parent's NIK (both reduced
-    to their digits). Only identity/identity_family_link_candidates reads it; it turns these into
+    the child's name, birth date and kelurahan, the family's address, RT and RW, the plain KK number and
+    the parent's NIK (both reduced to their digits). Only identity/identity_family_link_candidates reads it; it turns these into
     pseudonymous candidates. Never ref() it from a pseudonymous model.
 #}
 {{ config(schema='identity', materialized='view') }}
@@ -26,6 +26,9 @@ family_identities as (
         child_name,
         birth_date,
         kelurahan_name,
+        address,
+        rt,
+        rw,
         nullif(regexp_replace(coalesce(kk_number, ''), '\D', '', 'g'), '') as kk_number,
         nullif(regexp_replace(coalesce(parent_nik, ''), '\D', '', 'g'), '') as parent_nik
 
