@@ -13,6 +13,10 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+# The dbt build runs once (no Airflow retries): no need to copy every node status into a Variable as it arrives.
+export AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY := False
+# Cosmos' partial-parse cache per checkout (its default, /tmp/cosmos, is shared by every checkout on the machine).
+export AIRFLOW__COSMOS__CACHE_DIR := $(KONVERGENSI_DATA_DIR)/cosmos
 export AIRFLOW__LOGGING__LOGGING_LEVEL := INFO
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False

@@ -20,7 +20,7 @@ from pathlib import Path
 from airflow.exceptions import AirflowFailException
 from airflow.sdk import dag, get_current_context, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
@@ -28,7 +28,7 @@ MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 if str(PROJECT_DIR / "include") not in sys.path:
     sys.path.append(str(PROJECT_DIR / "include"))
 
-from konvergensi import nightly_tasks  # noqa: E402
+from konvergensi import nightly_tasks, transform_build  # noqa: E402
 
 
 @dag(
@@ -79,18 +79,26 @@ def konvergensi_nightly():
             target_name="warehouse",
             profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
         ),
-        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+        # One `dbt build` (the producer task) runs every seed, model, snapshot and data test with
+        # dbt's own threads; each node keeps its task in the group, which reports that node's result
+        # from the build. A task per dbt invocation cost seconds of Airflow and dbt start-up each,
+        # more than the SQL at city scale (include/konvergensi/transform_build.py).
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            setup_operator_args={"callback": transform_build.record_run_results},
+        ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.DBT_LS,
-            # one task per model, seed and snapshot, then every data test in one `dbt test` task: a task
-            # per test (or per model with its tests) costs seconds of Airflow and dbt start-up each,
-            # which for ~500 tests outweighs the tests themselves; nothing reaches the gate untested.
-            test_behavior=TestBehavior.AFTER_ALL,
+            # tests run inside the build right after their model (a failing test skips everything
+            # downstream of it, and its task fails, which blocks the gate)
+            test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,  # no data-aware scheduling here; avoids one warning per task
         ),
         operator_args={"install_deps": False},
         default_args={"retries": 0},
     )
+    transform_build.report_nodes_after_the_build(transform)
 
     @task(retries=0)
     def quality_gate() -> dict:

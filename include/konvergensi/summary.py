@@ -97,6 +97,8 @@ def night_summary(connection: psycopg.Connection, run_id: str | None = None) -> 
         out.append("Quarantined rows by reason (this run)")
         out.append(table(["reason", "rows"], reasons) + "\n")
 
+    out.append(_transform(connection, run_id))
+
     gate = connection.execute(
         """
         select success, jsonb_array_length(failed_expectations), jsonb_array_length(warnings), data_docs_path,
@@ -134,6 +136,29 @@ def night_summary(connection: psycopg.Connection, run_id: str | None = None) -> 
     if _exists(connection, "marts.mart_target_progress"):
         out.append(_targets(connection))
     return "\n".join(out)
+
+
+def _transform(connection: psycopg.Connection, run_id: str) -> str:
+    """The night's dbt build: how much of its task's wall time was SQL (include/konvergensi/transform_build.py)."""
+    row = None
+    if _exists(connection, "ops.transform_runs"):
+        row = connection.execute(
+            """
+            select nodes, failed_nodes, sql_wall_seconds, node_seconds, dbt_seconds, task_seconds
+            from ops.transform_runs where run_id = %s order by transform_run_id desc limit 1
+            """,
+            (run_id,),
+        ).fetchone()
+    if row is None:
+        return "dbt build: did not run.\n"
+    nodes, failed, sql_wall, node_seconds, dbt_seconds, task_seconds = row
+    share = f"{100 * sql_wall / task_seconds:.0f}%" if task_seconds else "–"
+    return "dbt build (one invocation for every seed, model, snapshot and test)\n" + table(
+        ["nodes", "failed", "SQL running s", "SQL summed over threads s", "dbt s", "task s", "SQL share of the task"],
+        [(nodes, failed, round(sql_wall, 1), round(node_seconds, 1), round(dbt_seconds, 1),
+          round(task_seconds, 1) if task_seconds is not None else None, share)],
+        align="rrrrrrr",
+    ) + "\n"
 
 
 def _extracts(connection: psycopg.Connection, run_id: str) -> str:

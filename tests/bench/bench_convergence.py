@@ -31,6 +31,7 @@ sys.path.insert(0, str(PROJECT / "include"))
 from konvergensi import roles  # noqa: E402
 from konvergensi.settings import dbt_env  # noqa: E402
 from konvergensi.summary import table  # noqa: E402
+from konvergensi.transform_build import run_results_split  # noqa: E402
 
 PULLED = ("services", "pregnancies", "dtsen", "pupr_surveys", "pupr_projects")
 HISTORY = {
@@ -63,7 +64,8 @@ def night(landing: Path, run_id: str) -> dict[str, tuple[int, float]]:
     return figures
 
 
-def dbt_build(url: str, target: Path) -> float:
+def dbt_build(url: str, target: Path) -> tuple[float, dict]:
+    """One `dbt build` as the night's producer task runs it: (wall seconds, its run_results split)."""
     environment = dict(os.environ, WAREHOUSE_URL=url, **dbt_env(url))
     started = time.perf_counter()
     subprocess.run(
@@ -71,7 +73,7 @@ def dbt_build(url: str, target: Path) -> float:
          "--log-path", str(target)],
         cwd=PROJECT / "dbt_project", env=environment, check=True,
     )  # fmt: skip
-    return time.perf_counter() - started
+    return time.perf_counter() - started, run_results_split(target / "run_results.json")
 
 
 def main() -> int:
@@ -109,14 +111,14 @@ def main() -> int:
                 )
                 print("Night 1: loading the history …", flush=True)
                 one = night(landing, "bench-night-1")
-                dbt_one = dbt_build(warehouse, target)
+                dbt_one, split_one = dbt_build(warehouse, target)
                 with psycopg.connect(warehouse) as connection:
                     history = {s: connection.execute(f"select count(*) from {HISTORY[s]} as t").fetchone()[0]
                                for s in PULLED}
                 server.set_as_of(second_night)
                 print("Night 2: one day later …", flush=True)
                 two = night(landing, "bench-night-2")
-                dbt_two = dbt_build(warehouse, target)
+                dbt_two, split_two = dbt_build(warehouse, target)
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             for name in (warehouse_db, dtsen_db):
@@ -132,6 +134,15 @@ def main() -> int:
     print(f"Incremental night after {args.months} month(s) of history, ~{args.children:,} children")
     print(table(["source", "history", "night 1 read", "night 1 s", "night 2 read", "of history", "night 2 s"], rows,
                 align="lrrrrrr"))
+    print()
+    print("Where the dbt build's time goes (SQL running = wall time while at least one node executed SQL)")
+    split_rows = [
+        (name, split["nodes"], round(split["sql_wall_seconds"], 1), round(split["node_seconds"], 1),
+         round(split["dbt_seconds"], 1), round(wall, 1), f"{100 * split['sql_wall_seconds'] / wall:.0f}%")
+        for name, wall, split in (("night 1", dbt_one, split_one), ("night 2", dbt_two, split_two))
+    ]
+    print(table(["build", "nodes", "SQL running s", "SQL summed over threads s", "dbt s", "process s", "SQL share"],
+                split_rows, align="lrrrrrr"))
     return 0
 
 

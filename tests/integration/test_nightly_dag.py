@@ -2,19 +2,23 @@
 
 Every source takes part: e-PPGBM and BKKBN files in the landing directory, the DTSEN database, and
 the services API and public-works GeoJSON served over real HTTP by the source simulator (which now
-and then answers 5xx). One module-scoped warehouse goes through two nights:
+and then answers 5xx). One module-scoped warehouse goes through three nights:
 1. a first night publishes the marts and the field teams' lists, although the services API fails
    its first requests (retried);
 2. the same night again with the services API down all night: the night still publishes, with
    services and pregnancies marked stale and their previous data, and every other mart is exactly
-   night 1's (idempotent re-run).
-Incremental pulls (only new and changed records) are tested per extractor in
-test_source_extracts.py; a failing gate keeping yesterday's marts in test_gate_publish.py.
+   night 1's (idempotent re-run);
+3. a bad batch (a puskesmas typed the year wrong: measurements in the future) fails the gate, the
+   run fails naming the check, and the marts of night 2 stay published.
+Each night's dbt work is one `dbt build` (Cosmos watcher mode) with a task per dbt node reporting
+its result. Incremental pulls (only new and changed records) are tested per extractor in
+test_source_extracts.py; the gate's checks one by one on synthetic marts in test_gate_publish.py.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -91,11 +95,26 @@ def failure_report(result: subprocess.CompletedProcess) -> str:
 
 
 def run_night(city: dict) -> subprocess.CompletedProcess:
+    """One night through `airflow dags test`; its whole output is kept beside the city (night-N.log)."""
     airflow = Path(sys.executable).parent / "airflow"
-    return subprocess.run(
+    result = subprocess.run(
         [str(airflow), "dags", "test", "konvergensi_nightly", RUN_DATE],
         env=city["env"], capture_output=True, text=True, timeout=900,
     )  # fmt: skip
+    city["nights"] = city.get("nights", 0) + 1
+    (city["root"] / f"night-{city['nights']}.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+    return result
+
+
+def transform_tasks(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """How many tasks of the night were dbt tasks, and how many of those started dbt."""
+    output = result.stdout + result.stderr
+    started = re.findall(r"\[DAG TEST\] starting task_id=(\S+)", output)
+    return {
+        "tasks": len(started),
+        "dbt tasks": sum(1 for task_id in started if task_id.startswith("transform.")),
+        "dbt invocations": len(re.findall(r"Trying to run dbtRunner with", output)),
+    }
 
 
 def mart_state(url: str) -> dict[str, tuple[int, str]]:
@@ -133,6 +152,8 @@ def first_night(city: dict) -> dict:
     city["server"].fail_next(2)  # the services API stumbles at first: its requests are retried
     result = run_night(city)
     assert result.returncode == 0, failure_report(result)
+    city["first_night_tasks"] = transform_tasks(result)
+    print(f"\nnight 1: {city['first_night_tasks']}")
     return mart_state(city["url"])
 
 
@@ -154,6 +175,11 @@ def test_first_night_publishes_every_source(city: dict, first_night: dict) -> No
     assert scalar(url, "select count(*) from marts.mart_convergence_scorecard where wilayah_level = 'kota'") > 0
     assert scalar(url, "select count(*) from restricted.case_followup_children") > 0
     assert scalar(url, "select bool_or(is_stale) from marts.mart_source_freshness") is False
+    # one `dbt build` did the whole night's dbt work: every node of it is in run_results, none failed
+    assert city["first_night_tasks"]["dbt invocations"] == 1
+    nodes, failed, sql_wall, task_seconds = rows(
+        url, "select nodes, failed_nodes, sql_wall_seconds, task_seconds from ops.transform_runs")[0]
+    assert nodes > 300 and failed == 0 and 0 < sql_wall < task_seconds
     for schema in ("marts",):
         columns = {r[0] for r in rows(url, f"select column_name from information_schema.columns where table_schema = '{schema}'")}
         assert not columns & set(PERSONAL_COLUMNS), columns & set(PERSONAL_COLUMNS)
@@ -167,6 +193,7 @@ def test_summary_reads_the_night(city: dict, first_night: dict) -> None:
     loaded = scalar(city["url"], "select sum(rows_loaded) from ops.file_loads")
     assert f"loaded {loaded:,}" in text and "✓" in text
     assert "Quality gate: PASSED" in text and "Published: yes" in text
+    assert "dbt build (one invocation" in text and "SQL share of the task" in text
     assert "Tingkat konvergensi" in text and "Pekalongan Utara" in text and "Family linkage" in text
     assert "October 2026" in text and "SSGI" in text
 
@@ -197,3 +224,27 @@ def test_a_source_down_publishes_with_it_marked_stale(city: dict, first_night: d
 
     with psycopg.connect(url) as connection:
         assert "STALE SOURCES" in night_summary(connection)
+
+
+def test_bad_batch_is_blocked_and_yesterdays_marts_stay(city: dict, night_with_services_down: dict) -> None:
+    url = city["url"]
+    source = sorted(city["landing"].glob("eppgbm_*.csv"))[0]
+    text = source.read_text(encoding="utf-8")
+    assert "/2026" in text
+    (city["landing"] / f"typo_year_{source.name}").write_text(text.replace("/2026", "/2062"), encoding="utf-8")
+    freshness_before = rows(url, "select * from marts.mart_source_freshness order by 1")
+
+    result = run_night(city)
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "measured_on_not_in_future" in output, failure_report(result)
+    assert scalar(url, "select success from ops.gate_runs order by gate_run_id desc limit 1") is False
+    assert scalar(url, "select count(*) from ops.publish_log") == 2
+    assert mart_state(url) == night_with_services_down["state"]
+    assert rows(url, "select * from marts.mart_source_freshness order by 1") == freshness_before
+    assert scalar(url, "select count(*) from ops.transform_runs") == 3
+    from konvergensi.summary import night_summary
+
+    with psycopg.connect(url) as connection:
+        assert "Quality gate: FAILED" in night_summary(connection)

@@ -1,0 +1,65 @@
+"""The nightly dbt build: one producer task, a task per dbt node after it, and the SQL/start-up split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from konvergensi.transform_build import NODE_TASK_SETTINGS, PRODUCER_TASK, run_results_split
+
+pytestmark = pytest.mark.unit
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def node(status: str, start: str, end: str, seconds: float) -> dict:
+    compile_step = {"name": "compile", "started_at": f"2026-11-02T01:00:{start}Z", "completed_at": f"2026-11-02T01:00:{start}Z"}
+    execute_step = {"name": "execute", "started_at": f"2026-11-02T01:00:{start}Z", "completed_at": f"2026-11-02T01:00:{end}Z"}
+    return {"status": status, "execution_time": seconds, "timing": [compile_step, execute_step]}
+
+
+def test_split_counts_overlapping_sql_once(tmp_path: Path) -> None:
+    # two threads: 00–10 and 05–12 overlap (12 s of wall time), then a gap, then 20–21
+    results = {"elapsed_time": 25.0, "results": [
+        node("success", "00", "10", 10.0), node("pass", "05", "12", 7.0), node("fail", "20", "21", 1.0),
+    ]}  # fmt: skip
+    path = tmp_path / "run_results.json"
+    path.write_text(json.dumps(results))
+
+    split = run_results_split(path)
+
+    assert split == {"nodes": 3, "failed": 1, "node_seconds": 18.0, "sql_wall_seconds": 13.0, "dbt_seconds": 25.0}
+
+
+def test_no_run_results_is_none(tmp_path: Path) -> None:
+    assert run_results_split(tmp_path / "run_results.json") is None
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT / "dags")).dags["konvergensi_nightly"]
+
+
+def test_one_build_and_every_node_task_after_it(dag) -> None:
+    producer = dag.get_task(f"transform.{PRODUCER_TASK}")
+    assert type(producer).__name__ == "DbtProducerWatcherOperator"
+    assert producer.upstream_task_ids and not any(t.startswith("transform.") for t in producer.upstream_task_ids)
+    node_tasks = [dag.get_task(t) for t in dag.task_ids if hasattr(dag.get_task(t), "producer_task_id")]
+    assert len(node_tasks) > 100  # seeds, models, snapshot and their tests each keep a task
+    assert {type(t).__name__ for t in node_tasks} >= {"DbtRunWatcherOperator", "DbtTestWatcherOperator",
+                                                      "DbtSeedWatcherOperator", "DbtSnapshotWatcherOperator"}
+    downstream = producer.get_flat_relative_ids(upstream=False)
+    for task in node_tasks:
+        assert task.task_id in downstream, task.task_id
+        assert all(getattr(task, name) == value for name, value in NODE_TASK_SETTINGS.items()), task.task_id
+        if producer.task_id in task.upstream_task_ids:
+            assert task.trigger_rule == "all_done", task.task_id  # reports its node even when the build failed
+        else:
+            assert task.trigger_rule == "all_success", task.task_id
+    # nothing in the DAG invokes dbt but the producer
+    assert [t.task_id for t in dag.tasks if t.task_id.startswith("transform.") and hasattr(t, "base_cmd")
+            and not hasattr(t, "producer_task_id")] == [producer.task_id]
