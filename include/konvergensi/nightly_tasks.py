@@ -51,7 +51,7 @@ def configuration(source: str, run_id: str, landing_dir: str | None = None) -> s
 def _not_retried(error: Exception) -> Exception:
     """Airflow's "fail, do not retry" exception when running under Airflow, else the error itself."""
     try:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
     except ImportError:
         return error
     return AirflowFailException(str(error))

@@ -61,7 +61,7 @@ def test_a_named_pulled_source_without_its_url_is_an_error(monkeypatch: pytest.M
 
 
 def test_an_unknown_source_fails_the_load_task_without_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from konvergensi import nightly_tasks
 
