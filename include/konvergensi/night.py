@@ -165,6 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     landing = (args.landing_dir or settings.landing_dir()).resolve()
+    try:  # a setting naming an unknown source stops the night before anything runs
+        if args.simulate:
+            settings.named_sources()  # the simulated servers provide the URLs
+        else:
+            configured = settings.configured_sources(landing)
+            print(f"Configured sources: {', '.join(configured)} ({settings.SOURCES_SETTING}; "
+                  "see docs/convergence-sources.md)", flush=True)
+    except settings.ConfigurationError as error:
+        parser.error(str(error))
     # migrations and roles, as the superuser of WAREHOUSE_URL; the night's tasks then connect as roles
     for line in roles.apply().lines():
         print(line, flush=True)

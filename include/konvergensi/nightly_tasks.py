@@ -26,19 +26,59 @@ EXTRACT_ATTEMPTS = 3
 EXTRACT_PAUSE_SECONDS = 5.0
 
 
+def configuration(source: str, run_id: str, landing_dir: str | None = None) -> str | None:
+    """Whether `source` is configured tonight (why, or None), recorded in ops.source_configuration.
+
+    Each load task records its own source, so dbt knows tonight's configuration on every re-run. A
+    setting naming an unknown source (or a pulled source without its URL) fails the task at once,
+    without retries: waiting does not fix a setting.
+    """
+    from konvergensi import db
+
+    try:
+        why = settings.configured_sources(_landing(landing_dir)).get(source)
+    except settings.ConfigurationError as error:
+        raise _not_retried(error) from error
+    with db.connect(autocommit=True) as connection:
+        db.ensure_schema(connection)
+        connection.execute(
+            """
+            insert into ops.source_configuration (source, is_configured, configured_by, run_id)
+            values (%s, %s, %s, %s)
+            on conflict (source) do update set is_configured = excluded.is_configured,
+                configured_by = excluded.configured_by, run_id = excluded.run_id, recorded_at = now()
+            """,
+            (source, why is not None, why, run_id),
+        )
+    return why
+
+
+def _not_retried(error: Exception) -> Exception:
+    """Airflow's "fail, do not retry" exception when running under Airflow, else the error itself."""
+    try:
+        from airflow.sdk.exceptions import AirflowFailException
+    except ImportError:
+        return error
+    return AirflowFailException(str(error))
+
+
 def ingest(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
     """Load new and changed e-PPGBM exports; rejected files are reported, the rest still load."""
     from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
 
     with roles.acting_as(roles.LOADER):
+        configuration("eppgbm", run_id, landing_dir)
         return _file_summary("e-PPGBM", ingest_eppgbm(_landing(landing_dir), run_id))
 
 
 def ingest_family_data(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
-    """Load new and changed BKKBN family-data CSVs from <landing>/bkkbn/."""
+    """Load new and changed BKKBN family-data CSVs from <landing>/bkkbn/ (when BKKBN is configured)."""
     from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
 
     with roles.acting_as(roles.LOADER):
+        if configuration("bkkbn", run_id, landing_dir) is None:
+            log.warning("bkkbn: not configured for this deployment, skipped (see docs/convergence-sources.md)")
+            return {"source": "bkkbn", "status": "not_configured"}
         return _file_summary("BKKBN", ingest_bkkbn(_landing(landing_dir), run_id))
 
 
@@ -66,9 +106,13 @@ def extract(source: str, run_id: str) -> dict[str, object]:
     the gate fails once it has been stale for longer than KONVERGENSI_MAX_STALE_DAYS. A source whose
     data breaks its contract raises SourceRejected, which fails the night.
     """
-    from konvergensi.extract import SourceUnavailable, extract_source, is_configured
+    from konvergensi.extract import SourceUnavailable, extract_source
 
-    if not is_configured(source):
+    if source not in PULLED_SOURCES:
+        raise _not_retried(settings.ConfigurationError(f"{source!r} is not a pulled source ({', '.join(PULLED_SOURCES)})"))
+    with roles.acting_as(roles.LOADER):
+        why = configuration(source, run_id)
+    if why is None:
         log.warning("%s: not configured for this deployment, skipped (see docs/convergence-sources.md)", source)
         return {"source": source, "status": "not_configured"}
     for attempt in range(1, EXTRACT_ATTEMPTS + 1):

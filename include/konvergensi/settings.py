@@ -119,6 +119,86 @@ def pseudonym_key() -> bytes:
     return bytes.fromhex(key_file.read_text().strip())
 
 
+# Which sources this deployment has (see docs/convergence-sources.md) ---------------------------
+
+# Every source the warehouse knows, in the order the night lists them: the two file sources, then the
+# pulled ones (one extract task each). The value is the setting a pulled source needs to be reached.
+KNOWN_SOURCES: dict[str, str | None] = {
+    "eppgbm": None,
+    "bkkbn": None,
+    "services": "KONVERGENSI_SERVICES_API_URL",
+    "pregnancies": "KONVERGENSI_SERVICES_API_URL",
+    "dtsen": "KONVERGENSI_DTSEN_URL",
+    "pupr_surveys": "KONVERGENSI_PUPR_API_URL",
+    "pupr_projects": "KONVERGENSI_PUPR_API_URL",
+}
+SOURCES_SETTING = "KONVERGENSI_SOURCES"
+# Names a person may write for a group of sources that share one system.
+SOURCE_GROUPS = {"pupr": ("pupr_surveys", "pupr_projects"), "all": tuple(KNOWN_SOURCES)}
+
+
+class ConfigurationError(ValueError):
+    """The settings contradict each other or name something unknown; the night must not start."""
+
+
+def named_sources(raw: str | None = None) -> list[str] | None:
+    """The sources KONVERGENSI_SOURCES names (groups expanded), or None when it is not set.
+
+    Raises ConfigurationError for a name that is not a source.
+    """
+    raw = (os.environ.get(SOURCES_SETTING, "") if raw is None else raw).strip()
+    if not raw:
+        return None
+    named: list[str] = []
+    for word in (part.strip().lower() for part in raw.split(",")):
+        if not word:
+            continue
+        if word in SOURCE_GROUPS:
+            named.extend(SOURCE_GROUPS[word])
+        elif word in KNOWN_SOURCES:
+            named.append(word)
+        else:
+            raise ConfigurationError(
+                f"{SOURCES_SETTING}={raw!r}: unknown source {word!r}; known sources are "
+                f"{', '.join(KNOWN_SOURCES)} (or {', '.join(SOURCE_GROUPS)})"
+            )
+    return named
+
+
+def configured_sources(landing: Path | None = None) -> dict[str, str]:
+    """Each configured source and why it counts as configured, in the order of KNOWN_SOURCES.
+
+    KONVERGENSI_SOURCES (comma-separated names from KNOWN_SOURCES, or `pupr`, or `all`) names them
+    when set; e-PPGBM is always among them, since the health marts are built from it. When it is not
+    set, the default is e-PPGBM, BKKBN when `<landing>/bkkbn/` exists, and each pulled source whose URL
+    setting is present. A name that is not a source, or a named pulled source without its URL
+    setting, raises ConfigurationError.
+    """
+    named = named_sources()
+    found = {"eppgbm": "always"}
+    if named is None:
+        if ((landing or landing_dir()) / "bkkbn").is_dir():
+            found["bkkbn"] = "default: <landing>/bkkbn/ exists"
+        for source, setting in KNOWN_SOURCES.items():
+            if setting and os.environ.get(setting, "").strip():
+                found[source] = f"default: {setting} is set"
+        return found
+    for source in named:
+        setting = KNOWN_SOURCES[source]
+        if setting and not os.environ.get(setting, "").strip():
+            raise ConfigurationError(f"{SOURCES_SETTING} names {source} but {setting} is not set: "
+                                     f"give its URL or leave {source} out")
+        found.setdefault(source, SOURCES_SETTING)
+    return {source: found[source] for source in KNOWN_SOURCES if source in found}
+
+
+def is_configured(source: str, landing: Path | None = None) -> bool:
+    """Whether this deployment has `source` (raises ConfigurationError for a name that is not a source)."""
+    if source not in KNOWN_SOURCES:
+        raise ConfigurationError(f"unknown source {source!r}; known sources are {', '.join(KNOWN_SOURCES)}")
+    return source in configured_sources(landing)
+
+
 # Pulled convergence sources (see docs/convergence-sources.md) ---------------------------------
 
 

@@ -186,6 +186,20 @@ def _extracts(connection: psycopg.Connection, run_id: str) -> str:
 
 
 def _freshness(connection: psycopg.Connection) -> str:
+    lines: list[str] = []
+    columns = {row[0] for row in connection.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' and table_name = 'mart_source_freshness'"
+    ).fetchall()}
+    if "is_configured" in columns:  # marts published before sources could be left unconfigured lack it
+        absent = connection.execute(
+            "select source, source_label from marts.mart_source_freshness where not is_configured order by source"
+        ).fetchall()
+        if absent:
+            lines.append("SOURCES NOT CONFIGURED (tidak dikonfigurasi) — the marts that need them are published empty,")
+            lines.append("their scorecard indicators as \"no data\"; set KONVERGENSI_SOURCES to add one")
+            lines.append(table(["source", "system", "status"], [(s, label, "tidak dikonfigurasi") for s, label in absent],
+                               align="lll"))
+            lines.append("")
     stale = connection.execute(
         """
         select source, last_loaded_at, stale_since, exceeds_max_staleness from marts.mart_source_freshness
@@ -193,8 +207,9 @@ def _freshness(connection: psycopg.Connection) -> str:
         """
     ).fetchall()
     if not stale:
-        return "Every source loaded on its latest attempt: no stale source in tonight's marts.\n"
-    lines = ["STALE SOURCES — tonight's marts use their previous data"]
+        lines.append("Every configured source loaded on its latest attempt: no stale source in tonight's marts.\n")
+        return "\n".join(lines)
+    lines.append("STALE SOURCES — tonight's marts use their previous data")
     lines.append(table(
         ["source", "last loaded", "failing since", "too stale (gate fails)"],
         [(s, f"{loaded:%Y-%m-%d %H:%M}" if loaded else "never", f"{since:%Y-%m-%d %H:%M}" if since else "", bool(too))
@@ -235,12 +250,27 @@ def _convergence(connection: psycopg.Connection) -> str:
         """,
         (latest,),
     ).fetchall()
+    columns = {row[0] for row in connection.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name = 'mart_convergence_scorecard'").fetchall()}
+    no_data = None
+    if "women_indicators_without_data" in columns:  # marts published before "no data" existed lack it
+        no_data = connection.execute(
+            """
+            select max(women_indicators_without_data), max(children_indicators_without_data)
+            from marts.mart_convergence_scorecard where wilayah_level = 'kota' and quarter = %s
+            """,
+            (latest,),
+        ).fetchone()
     lines = []
     for quarter in dict.fromkeys(r[0] for r in rows):
         part = [r for r in rows if r[0] == quarter]
         partial, cutoff = part[0][1], part[0][2]
         title = f"Tingkat konvergensi {quarter}" + (f" (to date, cut-off {cutoff:%d %b %Y})" if partial else "")
         lines.append(title)
+        if no_data and (no_data[0] or no_data[1]):
+            lines.append(f"(no data — source not configured — for {no_data[0]} of 8 indicators for pregnant women and "
+                         f"{no_data[1]} of 11 for children: the levels are those of the indicators with data)")
         lines.append(table(["wilayah", "ibu hamil %", "anak %", "gabungan %", ""],
                            [(r[3], r[4], r[5], r[6], bar(r[6], 100)) for r in part], align="lrrrl"))
         lines.append("")

@@ -85,3 +85,38 @@ def test_cleaned_values_reach_raw_with_lineage(tmp_path: Path, fresh_database_ur
         (3, "valid", 10.945, 77.0, "lying", "weight_grams", "2023-02-02"),
         (4, "scientific", 9.0, 74.0, "lying", None, "2023-03-03"),
     ]
+
+
+TITLE_BLOCK = ["LAPORAN HASIL PENIMBANGAN BALITA PUSKESMAS MEDONO", "BULAN: SEPTEMBER 2026", ""]
+
+
+@pytest.mark.parametrize(("separator", "encoding", "bom"), [(";", "utf-8", b"\xef\xbb\xbf"), (",", "utf-8", b"\xef\xbb\xbf"),
+                                                        (";", "cp1252", b"")])
+def test_export_with_title_lines_above_the_header_loads(tmp_path: Path, fresh_database_url: str, separator: str,
+                                                        encoding: str, bom: bytes) -> None:
+    """The shape a re-saved register export has: BOM, CRLF, a title, the month, an empty line, then the header."""
+    url = fresh_database_url
+    rows = [line.replace(";", separator) if separator == ";" else line.replace(",", ".").replace(";", ",")
+            for line in [HEADER, *GOOD, BAD]]
+    text = "\r\n".join([*TITLE_BLOCK, *rows]) + "\r\n"
+    (tmp_path / "PKM MEDONO SEPTEMBER 2026.csv").write_bytes(bom + text.replace("Siti", "Sîti").encode(encoding))
+
+    report = ingest_eppgbm(tmp_path, "night-titles", url=url)
+    assert [(f.status, f.error) for f in report.files] == [("loaded", None)]
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (4, 3, 1)
+    with psycopg.connect(url) as connection:
+        titles, read, loaded, quarantined = connection.execute(
+            "select title_lines, rows_read, rows_loaded, rows_quarantined from ops.file_loads").fetchone()
+        names = [r[0] for r in connection.execute(
+            "select child_name from raw.eppgbm_measurements order by source_row").fetchall()]
+        quarantined_row = connection.execute("select source_row from raw.eppgbm_quarantine").fetchone()[0]
+    assert titles == TITLE_BLOCK[:2]
+    assert (read, loaded, quarantined) == (4, 3, 1)
+    assert names == ["Sîti Aminah", "Budi Santoso", "Ani"]
+    assert quarantined_row == 8  # 3 title lines, the header on row 4, the bad row is the 4th data row
+
+
+def test_export_without_title_lines_records_none(tmp_path: Path, fresh_database_url: str) -> None:
+    _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD)
+    ingest_eppgbm(tmp_path, "night-plain", url=fresh_database_url)
+    assert _scalar(fresh_database_url, "select title_lines from ops.file_loads") is None

@@ -280,3 +280,17 @@ def test_bkkbn_load_skip_replace_and_reject(tmp_path: Path, fresh_database_url: 
     assert _rows(url, "select count(*) from raw.bkkbn_families") == [(3,)]
     assert _rows(url, "select count(*) from raw.bkkbn_quarantine") == [(0,)]
     assert _rows(url, "select count(*) from ops.file_loads where status = 'loaded' and rows_read <> rows_loaded + rows_quarantined") == [(0,)]
+
+
+def test_bkkbn_file_with_title_lines_above_the_header_loads(tmp_path: Path, fresh_database_url: str) -> None:
+    """Re-saved in a spreadsheet: BOM, CRLF, a title, the month and an empty line above the header."""
+    url = fresh_database_url
+    (tmp_path / "bkkbn").mkdir()
+    lines = ["PENDATAAN KELUARGA KELURAHAN MEDONO;;;", "BULAN: MARET 2026;;;", "",
+             *(FIXTURES / BKKBN_FILE).read_text().splitlines()]
+    (tmp_path / "bkkbn" / BKKBN_FILE).write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    report = ingest_bkkbn(tmp_path, "night-titles", url=url)
+    assert [(f.status, f.error) for f in report.files] == [("loaded", None)]
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (5, 3, 2)
+    assert _rows(url, "select title_lines from ops.file_loads") == [(["PENDATAAN KELUARGA KELURAHAN MEDONO", "BULAN: MARET 2026"],)]
+    assert _rows(url, "select min(source_row) from raw.bkkbn_families") == [(5,)]  # the header is row 4

@@ -132,3 +132,42 @@ def test_csv_rows_are_numbered_across_pieces(tmp_path: Path, monkeypatch: pytest
     frame = pl.concat(list(read_chunks(path, "csv")))
     assert frame["source_row"].to_list() == list(range(2, 52))
     assert frame["child_name"].to_list() == [f"Anak {i}" for i in range(50)]
+
+
+TITLE_BLOCK = ["LAPORAN HASIL PENIMBANGAN PUSKESMAS MEDONO", "BULAN: SEPTEMBER 2026", ""]
+
+
+@pytest.mark.parametrize(
+    ("separator", "encoding", "prefix"),
+    [(",", "utf-8", "\ufeff"), (";", "utf-8", "\ufeff"), (";", "cp1252", ""), (",", "cp1252", "")],
+)
+def test_csv_with_a_title_block_above_the_header(tmp_path: Path, separator: str, encoding: str, prefix: str) -> None:
+    """A re-saved export: BOM (UTF-8), CRLF, a one-cell title, a month line and an empty line above the header."""
+    path = tmp_path / "export.csv"
+    lines = [*TITLE_BLOCK, separator.join(HEADER), *(separator.join(r) for r in ROWS)]
+    path.write_bytes((prefix + "\r\n".join(lines).replace("Siti", "Sîti") + "\r\n").encode(encoding))
+    titles: list[str] = []
+    frame = pl.concat(list(read_chunks(path, sniff_format(path), chunk_rows=1, title_lines=titles)))
+    assert titles == TITLE_BLOCK[:2]
+    assert frame["source_row"].to_list() == [5, 6]  # the header is row 4 as a spreadsheet shows it
+    assert frame["nik"].to_list() == [ROWS[0][0], ROWS[1][0]]
+    assert frame["child_name"].to_list() == ["Sîti Aminah", ROWS[1][1]]
+    assert frame["position_raw"].to_list() == ["Terlentang", "Telentang"]  # no CR left on the last column
+
+
+def test_title_cells_spread_over_columns_are_kept_as_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    lines = ["Laporan,,,", ",Puskesmas Medono,,", ",".join(HEADER), ",".join(ROWS[0])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    titles: list[str] = []
+    frame = pl.concat(list(read_chunks(path, "csv", title_lines=titles)))
+    assert titles == ["Laporan", "Puskesmas Medono"]
+    assert frame["source_row"].to_list() == [4]
+
+
+def test_csv_without_a_header_in_its_first_lines_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    lines = [f"judul {n}" for n in range(12)] + [",".join(HEADER), ",".join(ROWS[0])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="no header found in the first 10 rows"):
+        list(read_chunks(path, "csv"))

@@ -12,7 +12,6 @@ freshness answer for the register.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -203,18 +202,12 @@ SOURCES: dict[str, Source] = {
 }
 
 
-# The setting that switches each source on: a deployment without it does not pull that source.
-CONFIGURED_BY = {
-    "services": "KONVERGENSI_SERVICES_API_URL",
-    "pregnancies": "KONVERGENSI_SERVICES_API_URL",
-    "dtsen": "KONVERGENSI_DTSEN_URL",
-    "pupr_surveys": "KONVERGENSI_PUPR_API_URL",
-    "pupr_projects": "KONVERGENSI_PUPR_API_URL",
-}
+# The setting that reaches each pulled source (which sources are configured: settings.configured_sources).
+CONFIGURED_BY = {name: setting for name, setting in settings.KNOWN_SOURCES.items() if setting}
 
 
 def is_configured(name: str) -> bool:
-    """Whether this deployment pulls `name` (its URL setting is present)."""
+    """Whether this deployment pulls `name` (see settings.configured_sources)."""
     if name not in CONFIGURED_BY:
         raise KeyError(f"unknown source {name!r}; expected one of {', '.join(CONFIGURED_BY)}")
-    return bool(os.environ.get(CONFIGURED_BY[name], "").strip())
+    return settings.is_configured(name)

@@ -36,7 +36,7 @@ from konvergensi.ingest.bkkbn_columns import (
     parse_flag,
 )
 from konvergensi.ingest.file_loads import FileResult, IngestReport, file_checksum, is_delivered, previous_versions, record_file
-from konvergensi.ingest.readers import _detect_encoding
+from konvergensi.ingest.readers import HEADER_SEARCH_ROWS, HeaderCandidate, _detect_encoding, title_text
 from konvergensi.pseudonyms import Pseudonymiser
 from konvergensi.settings import pseudonym_key
 
@@ -74,16 +74,38 @@ def discover_bkkbn_files(landing_dir: Path) -> list[Path]:
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(row number as a spreadsheet shows it, cells) of the CSV, the header being row 1."""
+    """(row number as a spreadsheet shows it, cells) of the CSV, the first line being row 1.
+
+    The separator is the one the first lines use most (title lines above the header usually have none).
+    """
     encoding = _detect_encoding(path)
     with path.open(encoding=encoding, newline="") as handle:
-        first = handle.readline()
-        separator = ";" if first.count(";") > first.count(",") else ","
+        head = "".join(handle.readline() for _ in range(HEADER_SEARCH_ROWS))
+        separator = ";" if head.count(";") > head.count(",") else ","
         handle.seek(0)
         for number, cells in enumerate(csv.reader(handle, delimiter=separator), start=1):
             if number == 1 and cells:
                 cells[0] = cells[0].lstrip("\ufeff")
             yield number, cells
+
+
+def _find_header(rows: Iterator[tuple[int, list[str]]], result: FileResult) -> tuple[list[str], list[str | None]]:
+    """The header among the first rows (whatever stands above it); the lines above go to result.title_lines."""
+    best = HeaderCandidate()
+    above: list[str] = []
+    for number, cells in rows:
+        try:
+            positions = map_header(cells)
+        except BkkbnHeaderError as failure:
+            best.consider(list(cells), failure)
+            if line := title_text(list(cells)):
+                above.append(line)
+        else:
+            result.title_lines = above
+            return cells, positions
+        if number >= HEADER_SEARCH_ROWS:
+            break
+    raise RejectedFile(f"{result.file_name}: not a Pendataan Keluarga file: {best.message()}")
 
 
 def map_row(cells: dict[str, str | None], context: MappingContext) -> dict[str, object]:
@@ -162,6 +184,7 @@ class BkkbnLoader:
             except (RejectedFile, UnicodeDecodeError, csv.Error, psycopg.DataError, OSError) as error:
                 result.status, result.error = "rejected", str(error).strip().splitlines()[0]
                 result.rows_read = result.rows_loaded = result.rows_quarantined = 0
+                result.title_lines = []
         with self.connection.transaction():
             self._record(result, batch_id)
         result.seconds = time.perf_counter() - started
@@ -176,11 +199,7 @@ class BkkbnLoader:
 
     def _copy(self, path: Path, result: FileResult, batch_id: int) -> None:
         rows = _rows(path)
-        header_number, header = next(rows, (0, []))
-        try:
-            positions = map_header(header)
-        except BkkbnHeaderError as error:
-            raise RejectedFile(f"{result.file_name}: not a Pendataan Keluarga file: {error}") from None
+        header, positions = _find_header(rows, result)
         width = len(header)
         lineage = [batch_id, result.file_name, result.checksum]
         with (

@@ -128,6 +128,7 @@ class EppgbmLoader:
             except (UnreadableFile, psycopg.DataError, pl.exceptions.PolarsError, OSError) as error:
                 result.status, result.error = "rejected", str(error).strip().splitlines()[0]
                 result.rows_loaded = result.rows_quarantined = 0
+                result.title_lines = []
         with self.connection.transaction():
             self._record(result, batch_id)
         result.seconds = time.perf_counter() - started
@@ -156,7 +157,7 @@ class EppgbmLoader:
             pl.lit(result.file_name).alias("source_file"),
             pl.lit(result.checksum).alias("file_checksum"),
         ]
-        for chunk in read_chunks(path, result.file_format or "csv", self.chunk_rows):
+        for chunk in read_chunks(path, result.file_format or "csv", self.chunk_rows, result.title_lines):
             kept, quarantined = clean(chunk)
             result.rows_read += chunk.height
             result.rows_loaded += kept.height

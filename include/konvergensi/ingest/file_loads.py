@@ -44,6 +44,8 @@ class FileResult:
     replaced_checksum: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    # lines found above the header (a title block added by whoever re-saved the export), as read
+    title_lines: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -106,11 +108,12 @@ def record_file(connection: psycopg.Connection, source: str, run_id: str, result
     connection.execute(
         """
         insert into ops.file_loads (source, batch_id, run_id, file_name, file_checksum, file_format, status,
-            rows_read, rows_loaded, rows_quarantined, replaced_checksum, error, finished_at)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+            rows_read, rows_loaded, rows_quarantined, replaced_checksum, error, title_lines, finished_at)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
         """,
         (
             source, batch_id, run_id, result.file_name, result.checksum, result.file_format, result.status,
             result.rows_read, result.rows_loaded, result.rows_quarantined, result.replaced_checksum, result.error,
+            result.title_lines or None,
         ),
     )  # fmt: skip

@@ -5,6 +5,11 @@ one per 16 MB piece of the file) whose columns are our field names (see eppgbm_c
 the cell text, plus `source_row`: the row number a person sees in a spreadsheet (the header row
 counts). Values stay text here; cleaning decides what they mean.
 Large files are streamed: no reader holds more than one chunk.
+
+In every format the header is looked for among the first HEADER_SEARCH_ROWS rows, whatever stands
+above it: a puskesmas that opens an export and saves it again often adds a title block ("LAPORAN
+PENIMBANGAN …", "BULAN: SEPTEMBER 2026", an empty line). Those title lines are handed back to the
+caller (`title_lines`) so that the file's ops.file_loads row keeps them.
 """
 
 from __future__ import annotations
@@ -43,16 +48,28 @@ def sniff_format(path: Path) -> str:
     return "csv"
 
 
-def read_chunks(path: Path, file_format: str, chunk_rows: int = 50_000) -> Iterator[pl.DataFrame]:
-    """Yield chunks of the file as text DataFrames keyed by our field names."""
+def read_chunks(path: Path, file_format: str, chunk_rows: int = 50_000,
+                title_lines: list[str] | None = None) -> Iterator[pl.DataFrame]:
+    """Yield chunks of the file as text DataFrames keyed by our field names.
+
+    The non-empty lines found above the header (title lines) are appended to `title_lines` when given,
+    as their cells joined by " | ".
+    """
+    titles = title_lines if title_lines is not None else []
     if file_format == "csv":
-        yield from _read_csv(path, chunk_rows)
+        yield from _read_csv(path, chunk_rows, titles)
     elif file_format == "xlsx":
-        yield from _rows_to_chunks(_xlsx_rows(path), chunk_rows)
+        yield from _rows_to_chunks(_xlsx_rows(path), chunk_rows, titles)
     elif file_format == "html":
-        yield from _rows_to_chunks(_html_rows(path), chunk_rows)
+        yield from _rows_to_chunks(_html_rows(path), chunk_rows, titles)
     else:
         raise UnreadableFile(f"unknown format {file_format!r}")
+
+
+def title_text(cells: list[object]) -> str | None:
+    """A line above the header as a person reads it (its non-empty cells), or None for an empty line."""
+    texts = [text for text in (_cell_text(c) for c in cells) if text]
+    return " | ".join(texts) or None
 
 
 def _cell_text(value: object) -> str | None:
@@ -71,23 +88,51 @@ def _cell_text(value: object) -> str | None:
     return text or None
 
 
-def _find_header(rows: Iterator[tuple[int, list[object]]]) -> tuple[int, list[str | None]]:
-    """Return (row number, field per column) of the header among the first rows."""
-    last_error: HeaderError | None = None
+def _find_header(rows: Iterator[tuple[int, list[object]]], titles: list[str]) -> tuple[int, list[str | None]]:
+    """Return (row number, field per column) of the header among the first rows; collect the lines above it."""
+    best = HeaderCandidate()
+    above: list[str] = []
     for row_number, cells in rows:
         try:
-            return row_number, map_headers(cells)
+            fields = map_headers(cells)
         except HeaderError as error:
-            if any(c not in (None, "") for c in cells):
-                last_error = error
+            best.consider(cells, error)
+            if text := title_text(cells):
+                above.append(text)
+        else:
+            titles.extend(above)
+            return row_number, fields
         if row_number >= HEADER_SEARCH_ROWS:
             break
-    raise UnreadableFile(str(last_error) if last_error else "no header row found")
+    raise UnreadableFile(best.message())
 
 
-def _rows_to_chunks(rows: Iterator[tuple[int, list[object]]], chunk_rows: int) -> Iterator[pl.DataFrame]:
+class HeaderCandidate:
+    """Of the lines that were not the header, the one most like it (most non-empty cells, the first on a tie).
+
+    Its mapping error is the reason given when no line maps: it names the columns a header lacks,
+    not every column a title line lacks.
+    """
+
+    def __init__(self) -> None:
+        self.cells = 0
+        self.error: Exception | None = None
+
+    def consider(self, cells: list[object], error: Exception) -> None:
+        filled = sum(1 for c in cells if c is not None and str(c).strip())
+        if filled > self.cells:
+            self.cells, self.error = filled, error
+
+    def message(self) -> str:
+        if self.error is None:
+            return "no header row found"
+        return f"{self.error} (no header found in the first {HEADER_SEARCH_ROWS} rows)"
+
+
+def _rows_to_chunks(rows: Iterator[tuple[int, list[object]]], chunk_rows: int,
+                    titles: list[str]) -> Iterator[pl.DataFrame]:
     """Group (row number, cells) into DataFrames after locating and mapping the header."""
-    header_row, fields = _find_header(rows)
+    header_row, fields = _find_header(rows, titles)
     keep = [(i, f) for i, f in enumerate(fields) if f]
     names = [f for _, f in keep]
     width = len(fields)
@@ -161,24 +206,48 @@ def _detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
-def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
-    encoding = _detect_encoding(path)
+def _separator(line: str) -> str:
+    return ";" if line.count(";") > line.count(",") else ","
+
+
+def csv_header(path: Path, encoding: str) -> tuple[int, str, list[str | None], list[str]]:
+    """(header line number, separator, field per column, title lines above) of a CSV export.
+
+    Each of the first HEADER_SEARCH_ROWS lines is tried as the header with the separator it uses most;
+    the lines before the one that maps are title lines, whatever they hold.
+    """
+    best = HeaderCandidate()
+    titles: list[str] = []
     with path.open(encoding=encoding, errors="strict", newline="") as handle:
-        first_line = handle.readline().lstrip("\ufeff")
-    separator = ";" if first_line.count(";") > first_line.count(",") else ","
-    header = next(csv.reader([first_line], delimiter=separator), [])
-    try:
-        fields = map_headers(header)
-    except HeaderError as error:
-        raise UnreadableFile(str(error)) from error
+        for number in range(1, HEADER_SEARCH_ROWS + 1):
+            line = handle.readline()
+            if not line:
+                break
+            if number == 1:
+                line = line.lstrip("\ufeff")
+            separator = _separator(line)
+            cells = next(csv.reader([line], delimiter=separator), [])
+            try:
+                return number, separator, map_headers(cells), titles
+            except HeaderError as error:
+                best.consider(list(cells), error)
+                if text := title_text(list(cells)):
+                    titles.append(text)
+    raise UnreadableFile(best.message())
+
+
+def _read_csv(path: Path, chunk_rows: int, titles: list[str]) -> Iterator[pl.DataFrame]:
+    encoding = _detect_encoding(path)
+    header_line, separator, fields, above = csv_header(path, encoding)
+    titles.extend(above)
 
     if encoding != "utf-8":
         yield from _read_csv_slow(path, encoding, separator, chunk_rows)
         return
     names = [f"column_{i + 1}" for i in range(len(fields))]
     keep = [(name, field) for name, field in zip(names, fields) if field]
-    next_row = 2
-    for piece in _csv_pieces(path, CSV_BLOCK_BYTES):
+    next_row = header_line + 1
+    for piece in _csv_pieces(path, CSV_BLOCK_BYTES, skip_lines=header_line):
         try:
             frame = pl.read_csv(
                 piece,
@@ -203,14 +272,16 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
 CSV_BLOCK_BYTES = 16 << 20
 
 
-def _csv_pieces(path: Path, block_bytes: int) -> Iterator[bytes]:
+def _csv_pieces(path: Path, block_bytes: int, skip_lines: int = 1) -> Iterator[bytes]:
     """The data rows of a CSV file in pieces of about block_bytes that end on a record boundary.
 
-    A newline ends a record only outside quotes, that is after an even number of quote characters
-    since the start of the data; a quoted field may itself contain newlines.
+    The first `skip_lines` lines (title lines and the header) are left out. A newline ends a record
+    only outside quotes, that is after an even number of quote characters since the start of the
+    data; a quoted field may itself contain newlines.
     """
     with path.open("rb") as handle:
-        handle.readline()  # the header
+        for _ in range(skip_lines):
+            handle.readline()
         carry = b""
         while block := handle.read(block_bytes):
             data = carry + block
@@ -245,5 +316,5 @@ def _read_csv_slow(path: Path, encoding: str, separator: str, chunk_rows: int) -
                     cells[0] = cells[0].lstrip("\ufeff")
                 yield row_number, [c.strip() or None for c in cells]
 
-    yield from _rows_to_chunks(rows(), chunk_rows)
+    yield from _rows_to_chunks(rows(), chunk_rows, [])  # the title lines were collected by csv_header
 

@@ -2,6 +2,7 @@
     The missing interventions of every child in int_case_followup_children, one row per child and task:
       - scorecard: each indicator the child answers T in the current quarter to date (the latest
         evaluation point of int_child_indicators_quarterly), with the indicator's wording and agency;
+        an indicator without data (none of its sources configured) is no task: nothing says it is missing;
       - household (sensitive) needs of the child's linked household, when known to be lacking and not
         already a scorecard task for the same need: safe water (ANAK_06), a proper latrine (ANAK_07),
         PBI-JKN for desil 1–4 (ANAK_09), PKH or Sembako for desil 1–4, house rehabilitation for a
@@ -73,6 +74,7 @@ scorecard_tasks as (
         and answers.answer = 'T'
     inner join indicators
         on indicators.indicator_code = answers.indicator_code
+        and indicators.has_data
 
 ),
 

@@ -2,9 +2,46 @@
     The 19 indicators of the Kemendes village convergence scorecard (Tingkat Konvergensi) in the
     wording of the scorecard form, with the service code that answers them (null for the household
     indicators, answered from welfare and public-works data) and the agency (OPD) that acts on a T.
+
+    data_sources lists the sources whose records can answer the indicator (docs/scorecard.md, "Sources
+    and no data"); has_data says whether this deployment has at least one of them, and for the pregnant
+    women's indicators also the pregnancy register that makes the targets. Without it the indicator has
+    no data: the scorecard shows it as such, never as zero coverage.
 #}
 
-with indicators (
+with configuration as (
+
+    select * from {{ ref('stg_ops__source_configuration') }}
+
+),
+
+data_sources (indicator_code, source) as (
+
+    values
+        ('IBU_01', 'services'), ('IBU_02', 'services'), ('IBU_03', 'services'), ('IBU_04', 'services'),
+        ('IBU_05', 'services'),
+        ('IBU_06', 'dtsen'), ('IBU_06', 'bkkbn'), ('IBU_06', 'pupr_surveys'),
+        ('IBU_07', 'dtsen'), ('IBU_07', 'bkkbn'), ('IBU_07', 'pupr_surveys'),
+        ('IBU_08', 'services'), ('IBU_08', 'dtsen'),
+        ('ANAK_01', 'services'),
+        ('ANAK_02', 'eppgbm'), ('ANAK_03', 'eppgbm'),
+        ('ANAK_04', 'services'), ('ANAK_05', 'services'),
+        ('ANAK_06', 'dtsen'), ('ANAK_06', 'bkkbn'), ('ANAK_06', 'pupr_surveys'),
+        ('ANAK_07', 'dtsen'), ('ANAK_07', 'bkkbn'), ('ANAK_07', 'pupr_surveys'),
+        ('ANAK_08', 'services'), ('ANAK_08', 'dtsen'),
+        ('ANAK_09', 'services'), ('ANAK_09', 'dtsen'),
+        ('ANAK_10', 'services'),
+        ('PAUD_01', 'services')
+
+),
+
+targets_from (target_group, source) as (
+
+    values ('ibu_hamil', 'pregnancies'), ('anak_0_23', 'eppgbm'), ('anak_2_6', 'eppgbm')
+
+),
+
+indicators (
     indicator_code, target_group, indicator_number, indicator_name, intervention_code, responsible_agency,
     intervention_type
 ) as (
@@ -30,14 +67,31 @@ with indicators (
         ('ANAK_10', 'anak_0_23', 10, 'Orang tua/pengasuh yang memiliki anak usia 0-23 bulan mengikuti kelas pengasuhan (kelas BKB) minimal 1 bulan sekali', 'KELAS_BKB', 'Dinas Sosial-P2KB', 'sensitif'),
         ('PAUD_01', 'anak_2_6', 1, 'Anak usia 2-6 tahun terdaftar (peserta didik) dan aktif mengikuti layanan PAUD', 'PAUD', 'Dinas Pendidikan dan Kebudayaan', 'sensitif')
 
+),
+
+answered as (
+
+    select
+        data_sources.indicator_code,
+        string_agg(data_sources.source, ', ' order by configuration.source_position) as data_sources,
+        bool_or(configuration.is_configured) as any_source_configured
+    from data_sources
+    inner join configuration on configuration.source = data_sources.source
+    group by data_sources.indicator_code
+
 )
 
 select
-    indicator_code::text as indicator_code,
-    target_group::text as target_group,
-    indicator_number::integer as indicator_number,
-    indicator_name::text as indicator_name,
-    intervention_code::text as intervention_code,
-    responsible_agency::text as responsible_agency,
-    intervention_type::text as intervention_type
+    indicators.indicator_code::text as indicator_code,
+    indicators.target_group::text as target_group,
+    indicators.indicator_number::integer as indicator_number,
+    indicators.indicator_name::text as indicator_name,
+    indicators.intervention_code::text as intervention_code,
+    indicators.responsible_agency::text as responsible_agency,
+    indicators.intervention_type::text as intervention_type,
+    answered.data_sources::text as data_sources,
+    (answered.any_source_configured and target_configuration.is_configured)::boolean as has_data
 from indicators
+inner join answered on answered.indicator_code = indicators.indicator_code
+inner join targets_from on targets_from.target_group = indicators.target_group
+inner join configuration as target_configuration on target_configuration.source = targets_from.source

@@ -6,7 +6,9 @@
     Each group's ΣY/ΣTS sums over its indicators; since every target has a row for each indicator of
     its group, "indicators × targets" is the number of answer rows. A level whose denominator is 0 is
     null (nothing was due). Built on the per-indicator mart, so kecamatan and city levels come from
-    summed counts, never from averaged kelurahan levels.
+    summed counts, never from averaged kelurahan levels. An indicator without data (has_data false: none
+    of its sources is configured) is left out of ΣY, ΣTS and the due count, and counted in
+    *_indicators_without_data: the level is that of the indicators that have data.
 #}
 
 with indicator_counts as (
@@ -27,12 +29,16 @@ group_counts as (
         cutoff_date,
         is_partial_quarter,
         max(targets) filter (where target_group = 'ibu_hamil') as women_targets,
-        sum(targets) filter (where target_group = 'ibu_hamil') as women_answers,
+        sum(targets) filter (where target_group = 'ibu_hamil' and has_data) as women_answers,
+        count(distinct indicator_code) filter (where target_group = 'ibu_hamil' and not has_data)
+            as women_indicators_without_data,
         sum(y_count) filter (where target_group = 'ibu_hamil') as women_y,
         sum(ts_count) filter (where target_group = 'ibu_hamil') as women_ts,
         max(targets) filter (where target_group = 'anak_0_23') as children_0_23_targets,
         max(targets) filter (where target_group = 'anak_2_6') as children_2_6_targets,
-        sum(targets) filter (where target_group in ('anak_0_23', 'anak_2_6')) as children_answers,
+        sum(targets) filter (where target_group in ('anak_0_23', 'anak_2_6') and has_data) as children_answers,
+        count(distinct indicator_code) filter (where target_group in ('anak_0_23', 'anak_2_6') and not has_data)
+            as children_indicators_without_data,
         sum(y_count) filter (where target_group in ('anak_0_23', 'anak_2_6')) as children_y,
         sum(ts_count) filter (where target_group in ('anak_0_23', 'anak_2_6')) as children_ts
     from indicator_counts
@@ -76,5 +82,7 @@ select
         100.0 * (coalesce(women_y, 0) + coalesce(children_y, 0))
         / nullif(coalesce(women_due, 0) + coalesce(children_due, 0), 0),
         2
-    ) as combined_level
+    ) as combined_level,
+    coalesce(women_indicators_without_data, 0)::integer as women_indicators_without_data,
+    coalesce(children_indicators_without_data, 0)::integer as children_indicators_without_data
 from due

@@ -3,6 +3,8 @@
     Every kelurahan of dim_wilayah (UNKNOWN included) appears in every evaluated quarter; a kelurahan
     code that is not in dim_wilayah counts under UNKNOWN. Kecamatan and city rows are sums of the
     kelurahan rows. A partial quarter (data_date before the quarter's end) is judged to its cut-off.
+    An indicator none of whose sources is configured (has_data false) has its targets but null Y/T/TS
+    counts: "no data", not zero coverage (docs/scorecard.md, "Sources and no data").
 #}
 
 with answers as (
@@ -71,6 +73,8 @@ kelurahan_rows as (
         indicators.indicator_code,
         indicators.indicator_number,
         indicators.indicator_name,
+        indicators.has_data,
+        indicators.data_sources,
         coalesce(kelurahan_counts.targets, 0) as targets,
         coalesce(kelurahan_counts.y_count, 0) as y_count,
         coalesce(kelurahan_counts.t_count, 0) as t_count,
@@ -93,7 +97,7 @@ all_levels as (
         kelurahan_name as wilayah_name,
         kecamatan_code,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name,
+        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
         targets, y_count, t_count, ts_count
     from kelurahan_rows
     union all
@@ -103,11 +107,11 @@ all_levels as (
         min(kecamatan_name),
         kecamatan_code,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name,
+        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
         sum(targets), sum(y_count), sum(t_count), sum(ts_count)
     from kelurahan_rows
     group by kecamatan_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name
+        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
     union all
     select
         'kota',
@@ -115,11 +119,11 @@ all_levels as (
         min(city_name),
         null,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name,
+        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
         sum(targets), sum(y_count), sum(t_count), sum(ts_count)
     from kelurahan_rows
     group by city_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name
+        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
 
 )
 
@@ -136,8 +140,10 @@ select
     indicator_code::text as indicator_code,
     indicator_number::integer as indicator_number,
     indicator_name::text as indicator_name,
+    has_data::boolean as has_data,
+    data_sources::text as data_sources,
     targets::integer as targets,
-    y_count::integer as y_count,
-    t_count::integer as t_count,
-    ts_count::integer as ts_count
+    case when has_data then y_count end::integer as y_count,
+    case when has_data then t_count end::integer as t_count,
+    case when has_data then ts_count end::integer as ts_count
 from all_levels

@@ -5,7 +5,8 @@
     data_date in the current month): stunted (HAZ < −2) before wasted (WHZ < −2) before underweight
     (WAZ < −2); flagged z-scores count as unknown; "unmeasured" when the child has no measurement yet.
     ind_* are the scorecard answers of the quarter to date, as of the month's cut-off; null when the
-    child is not a target of that indicator's group in the quarter.
+    child is not a target of that indicator's group in the quarter, or when the indicator has no data
+    (none of its sources is configured, docs/scorecard.md).
 #}
 
 with periods as (
@@ -35,7 +36,11 @@ measurements as (
 
 indicators as (
 
-    select * from {{ ref('int_child_indicators_quarterly') }}
+    select answers.*
+    from {{ ref('int_child_indicators_quarterly') }} as answers
+    inner join {{ ref('int_convergence_indicators') }} as catalogue
+        on catalogue.indicator_code = answers.indicator_code
+    where catalogue.has_data
 
 ),
 
