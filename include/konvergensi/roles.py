@@ -74,8 +74,9 @@ ROLES: dict[str, Role] = {
 }
 GROUP_SHORT_NAMES = {"analyst": ANALYST, "bi": BI, "caseworker": CASEWORKER, "admin": ADMIN}
 
-PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "CREATE")
-TABLE_PRIVILEGES = PRIVILEGES[:5]
+# MAINTAIN (PostgreSQL 17+): VACUUM and ANALYZE; the loader settles the raw tables it wrote before dbt reads them.
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "MAINTAIN")
+PRIVILEGES = (*TABLE_PRIVILEGES, "CREATE")
 # Columns of the matrix. marts_previous / restricted_previous exist only for a moment during publish.
 SCHEMAS = (
     "raw", "ops", "identity", "staging", "intermediate", "snapshots", "marts", "restricted",
@@ -95,7 +96,7 @@ _WRITE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 
 # role -> schema -> privileges on every table of the schema (CREATE: on the schema itself).
 MATRIX: dict[str, dict[str, frozenset[str]]] = {
-    LOADER: {"raw": _WRITE, "ops": _WRITE},
+    LOADER: {"raw": _WRITE | {"MAINTAIN"}, "ops": _WRITE},
     TRANSFORMER: {"raw": _READ, "ops": _READ, **{schema: _ALL for schema in TRANSFORMER_SCHEMAS[:-2]}},
     ANALYST: {"marts": _READ, "reference": _READ},
     BI: {"marts": _READ},

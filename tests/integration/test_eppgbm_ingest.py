@@ -72,6 +72,33 @@ def test_night_loads_skips_replaces_and_rejects(tmp_path: Path, fresh_database_u
     assert _scalar(url, "select count(*) from ops.file_loads") == 7
 
 
+def _planner_view(url: str, table: str) -> tuple[float, int, int]:
+    """(reltuples, relpages, relallvisible): what the planner believes about the table."""
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            "select reltuples, relpages, relallvisible from pg_class where oid = %s::regclass", (table,)
+        ).fetchone()
+    return row[0], row[1], row[2]
+
+
+def test_loaded_tables_are_handed_on_analysed_and_vacuumed(tmp_path: Path, fresh_database_url: str) -> None:
+    """dbt must not meet a freshly loaded table whose statistics or hint bits depend on autovacuum (issue 12)."""
+    url = fresh_database_url
+    _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD + [BAD])
+    first = ingest_eppgbm(tmp_path, "night-1", url=url)
+    assert first.settle_seconds > 0
+    assert _planner_view(url, "raw.eppgbm_measurements") == (3, 1, 1)  # all pages all-visible: hint bits set
+    assert _planner_view(url, "raw.eppgbm_quarantine")[0] == 1
+
+    skipped = ingest_eppgbm(tmp_path, "night-2", url=url)
+    assert [f.status for f in skipped.files] == ["skipped"] and skipped.settle_seconds == 0
+
+    _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD[:2])  # a corrected file replaces the rows
+    ingest_eppgbm(tmp_path, "night-3", url=url)
+    assert _planner_view(url, "raw.eppgbm_measurements")[0] == 2
+    assert _planner_view(url, "raw.eppgbm_quarantine")[0] == 0
+
+
 def test_cleaned_values_reach_raw_with_lineage(tmp_path: Path, fresh_database_url: str) -> None:
     _write(tmp_path, "a.csv", GOOD)
     ingest_eppgbm(tmp_path, "night-1", url=fresh_database_url)

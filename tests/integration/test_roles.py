@@ -5,7 +5,7 @@ the transformer role and without dbt: the reference seeds are loaded, one object
 schema, the synthetic marts (tests/fixtures/gate_marts_*.sql) and the case lists are built into the
 audit schemas and published by konvergensi.publish — twice, so the grants have survived a swap over
 yesterday's marts — and a third night waits in the audit schemas. Then every role tries SELECT,
-INSERT, UPDATE, DELETE and TRUNCATE on every table and CREATE in every schema; each outcome must be
+INSERT, UPDATE, DELETE, TRUNCATE and MAINTAIN (ANALYZE) on every table and CREATE in every schema; each outcome must be
 the cell of roles.MATRIX (the source docs/roles.md is generated from). A statement that passes the
 privilege check and then fails for another reason (e.g. DEFAULT VALUES into a NOT NULL column)
 counts as allowed; only "permission denied" counts as refused. Everything is rolled back.
@@ -167,6 +167,22 @@ def allowed(conn: psycopg.Connection, statement: sql.Composable) -> bool:
     return True
 
 
+def may_analyze(conn: psycopg.Connection, target: sql.Composable) -> bool:
+    """MAINTAIN, tried: without it ANALYZE does not fail but skips the table with a warning."""
+    warnings: list[str] = []
+
+    def collect(notice: psycopg.errors.Diagnostic) -> None:
+        warnings.append(notice.message_primary or "")
+
+    conn.add_notice_handler(collect)
+    try:
+        if not allowed(conn, sql.SQL("analyze {}").format(target)):
+            return False
+    finally:
+        conn.remove_notice_handler(collect)
+    return not any("permission denied" in warning for warning in warnings)
+
+
 def try_everything(url: str, catalog: dict) -> dict[tuple[str, str | None], set[str]]:
     """(schema, table or None for the schema itself) -> the privileges that worked."""
     outcome: dict[tuple[str, str | None], set[str]] = {}
@@ -186,6 +202,8 @@ def try_everything(url: str, catalog: dict) -> dict[tuple[str, str | None], set[
                         "TRUNCATE": sql.SQL("truncate {}").format(target),
                     }
                 outcome[(schema, table)] = {p for p, statement in statements.items() if allowed(conn, statement)}
+                if kind in ("r", "p") and may_analyze(conn, target):
+                    outcome[(schema, table)].add("MAINTAIN")
     return outcome
 
 

@@ -35,7 +35,15 @@ from konvergensi.ingest.bkkbn_columns import (
     parse_date,
     parse_flag,
 )
-from konvergensi.ingest.file_loads import FileResult, IngestReport, file_checksum, is_delivered, previous_versions, record_file
+from konvergensi.ingest.file_loads import (
+    FileResult,
+    IngestReport,
+    file_checksum,
+    is_delivered,
+    previous_versions,
+    record_file,
+    settle_loaded_tables,
+)
 from konvergensi.ingest.readers import HEADER_SEARCH_ROWS, HeaderCandidate, _detect_encoding, title_text
 from konvergensi.pseudonyms import Pseudonymiser
 from konvergensi.settings import pseudonym_key
@@ -157,6 +165,7 @@ class BkkbnLoader:
                 log.warning("BKKBN %s rejected: %s", result.file_name, result.error)
         with self.connection.transaction():
             self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
+        settle_loaded_tables(self.connection, report, ("raw.bkkbn_families", "raw.bkkbn_quarantine"))
         return report
 
     def load_file(self, path: Path, batch_id: int) -> FileResult:

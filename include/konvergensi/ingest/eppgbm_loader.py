@@ -29,6 +29,7 @@ from konvergensi.ingest.file_loads import (
     is_delivered,
     previous_versions,
     record_file,
+    settle_loaded_tables,
 )
 from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
 from konvergensi.pseudonyms import Pseudonymiser
@@ -100,6 +101,7 @@ class EppgbmLoader:
             log.info("e-PPGBM: %d file(s) skipped, already loaded with the same content", skipped)
         with self.connection.transaction():
             self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
+        settle_loaded_tables(self.connection, report, ("raw.eppgbm_measurements", "raw.eppgbm_quarantine"))
         return report
 
     def load_file(self, path: Path, batch_id: int) -> FileResult:

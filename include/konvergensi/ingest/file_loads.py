@@ -9,10 +9,14 @@ content under another name is skipped.
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+
+log = logging.getLogger(__name__)
 
 # Names of files still being written by an upload or an editor: left for a later night.
 IN_FLIGHT_MARKERS = ("~$", ".part", ".tmp", ".crdownload", ".partial")
@@ -53,6 +57,7 @@ class IngestReport:
     run_id: str
     batch_id: int
     files: list[FileResult] = field(default_factory=list)
+    settle_seconds: float = 0.0
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -79,6 +84,7 @@ class IngestReport:
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
+            "settle_seconds": round(self.settle_seconds, 1),
             "rejected": [{"file": f.file_name, "error": f.error} for f in self.files if f.status == "rejected"],
         }
 
@@ -117,3 +123,26 @@ def record_file(connection: psycopg.Connection, source: str, run_id: str, result
             result.title_lines or None,
         ),
     )  # fmt: skip
+
+
+def settle_loaded_tables(connection: psycopg.Connection, report: IngestReport, tables: tuple[str, ...]) -> None:
+    """VACUUM (ANALYZE) the raw tables a run wrote to, before dbt reads them (no-op when nothing loaded).
+
+    Without it, what the next readers meet depends on autovacuum's timing (measured, issue 12):
+    - statistics: an autovacuum ANALYZE that lands while a file's COPY is still open counts none of
+      its rows, so the table is left with reltuples = 0 over all its pages; the planner then expects
+      one row and the z-score model joins a million rows by nested loops (hundreds of seconds
+      instead of a few). Analysing after the commit gives the planner the rows actually there.
+    - hint bits: the first scan of freshly copied rows sets them on every page, and with data
+      checksums (PostgreSQL 18's default) each such page is written to the WAL in full (about 8 kB a
+      page, 620 MB for a million rows) by whichever query reads first. VACUUM does it here once,
+      and marks the pages all-visible, so dbt reads clean pages and autovacuum has nothing left to race.
+    VACUUM skips pages already all-visible, so a night costs in proportion to what it loaded.
+    The connection must be in autocommit mode (VACUUM cannot run inside a transaction block).
+    """
+    if not any(f.status == "loaded" for f in report.files):
+        return
+    started = time.perf_counter()
+    connection.execute(f"vacuum (analyze) {', '.join(tables)}")
+    report.settle_seconds = time.perf_counter() - started
+    log.info("vacuumed and analysed %s (%.1f s)", ", ".join(tables), report.settle_seconds)

@@ -12,6 +12,13 @@
     - is_standing_implausible: measured standing below 9 months raises the position flag.
 #}
 
+{#-
+    Analysed as soon as it is built: the z-score model joins every measurement to this table, and
+    without statistics the planner guesses its size from its pages and may sort a million rows to
+    merge-join them instead of hashing this small table (autovacuum analyses it only later).
+-#}
+{{ config(post_hook='analyze {{ this }}') }}
+
 {%- set first_height_age_days = 731 -%}
 {#- integer days below 9 months: age_days < 9 × 30.4375 = 273.9375  ⇔  age_days < 274 -#}
 {%- set nine_months_days = (9 * 30.4375) | round(0, 'ceil') | int -%}

@@ -6,6 +6,13 @@
     each table has steps 0 and is_last_row: it is only valid for a length exactly on it.
 #}
 
+{#-
+    Analysed as soon as it is built: the z-score model joins every measurement to this table, and
+    without statistics the planner guesses its size from its pages and may sort a million rows to
+    merge-join them instead of hashing this small table (autovacuum analyses it only later).
+-#}
+{{ config(post_hook='analyze {{ this }}') }}
+
 with weight_for_length as (
 
     select
