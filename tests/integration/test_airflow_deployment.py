@@ -9,7 +9,7 @@ simulated city whose services API and public-works endpoint refuse the token at 
 2. with the sources answering again, a night triggered through the REST API (/api/v2, JWT from the
    generated credentials) succeeds and publishes the marts (ops.publish_log names that run);
 3. headless Chromium logs in to the UI and renders the DAG's grid view with its task groups; the
-   screenshot is kept under the test's tmp directory.
+   screenshot is kept in <data dir>/test-artefacts/ (its path is printed).
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def test_a_rest_triggered_night_publishes(deployment: dict, triggered_night: dic
     assert all(p["run_id"] != run_id for p in deployment["receiver"].bodies())
 
 
-def test_grid_view_shows_the_task_groups(deployment: dict, triggered_night: dict, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_grid_view_shows_the_task_groups(deployment: dict, triggered_night: dict) -> None:
     import json
 
     from selenium import webdriver
@@ -313,7 +313,12 @@ def test_grid_view_shows_the_task_groups(deployment: dict, triggered_night: dict
                      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'):
         options.add_argument(argument)
     password = json.loads((deployment["data"] / "airflow-deployment" / "passwords.json").read_text())["admin"]
-    screenshot = tmp_path_factory.mktemp("ui") / "konvergensi_nightly-grid.png"
+    # kept in the data directory (ignored by git): pytest's tmp directories are rotated by later sessions
+    from konvergensi.settings import data_dir
+
+    artefacts = data_dir() / "test-artefacts"
+    artefacts.mkdir(exist_ok=True)
+    screenshot = artefacts / f"konvergensi_nightly-grid-{time.strftime('%Y%m%dT%H%M%S')}.png"
     browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
         wait = WebDriverWait(browser, 90)
