@@ -34,16 +34,20 @@ BENCH_MONTHS ?= 1
 LINKAGE_CHILDREN ?= 23000
 LINKAGE_MONTHS ?= 12
 
-.PHONY: help setup run test test-unit bench psql stop clean
+AIRFLOW_PORT ?= 8080
+export AIRFLOW_PORT
+
+.PHONY: help setup run airflow browser test test-unit bench psql stop clean
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
 	@echo "         [DOWN='services pupr_surveys']           simulated sources that are down tonight"
+	@echo "make airflow [AIRFLOW_PORT=8080]                   Airflow with its UI on 127.0.0.1, scheduled, until Ctrl-C / make stop"
 	@echo "make test                                         unit and integration tests"
 	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
 	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
-	@echo "make stop                                         stop the embedded PostgreSQL"
+	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,7 +70,20 @@ setup: $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db dbt_project/target/manifest
 run: setup
 	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.night --run-date $(RUN_DATE) $(if $(LANDING_DIR),--landing-dir $(LANDING_DIR),--simulate --months $(SIM_MONTHS) --children $(SIM_CHILDREN) --seed $(SIM_SEED) $(foreach source,$(DOWN),--down $(source)))
 
-test: setup
+# Airflow as a deployment: api-server + UI, scheduler (LocalExecutor), dag-processor, PostgreSQL metadata.
+# It starts the embedded PostgreSQL itself (unless WAREHOUSE_URL is set), so that Ctrl-C stops it in order.
+airflow: setup
+	@$(PY) -m konvergensi.airflow_deployment run --port $(AIRFLOW_PORT)
+
+# Headless Chromium and its driver for the UI test (Debian packages; CI starts from a fresh machine).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "Installing chromium and chromium-driver (apt-get) …"; \
+		if [ "$$(id -u)" -ne 0 ]; then echo "installing chromium needs root (apt-get): run as root or install chromium chromium-driver" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	fi
+
+test: setup browser
 	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" $(or $(TESTS),tests)
 
 test-unit: setup
@@ -83,6 +100,7 @@ psql: $(VENV)/.installed
 	@$(WITH_WAREHOUSE) bash -c 'if [ -n "$$SQL" ]; then psql "$$WAREHOUSE_URL" -c "$$SQL"; else psql "$$WAREHOUSE_URL"; fi'
 
 stop: $(VENV)/.installed
+	@$(PY) -m konvergensi.airflow_deployment stop
 	@$(PY) -m konvergensi.warehouse stop
 
 clean: stop

@@ -28,7 +28,7 @@ MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 if str(PROJECT_DIR / "include") not in sys.path:
     sys.path.append(str(PROJECT_DIR / "include"))
 
-from konvergensi import nightly_tasks, transform_build  # noqa: E402
+from konvergensi import alerts, nightly_tasks, transform_build  # noqa: E402
 
 
 @dag(
@@ -38,7 +38,8 @@ from konvergensi import nightly_tasks, transform_build  # noqa: E402
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "konvergensi", "retries": 0},
+    # a task that fails for good raises an alert (ops.alerts + KONVERGENSI_ALERT_WEBHOOK)
+    default_args={"owner": "konvergensi", "retries": 0, "on_failure_callback": alerts.on_task_failure},
     tags=["konvergensi", "e-ppgbm", "convergence"],
     doc_md=__doc__,
 )
@@ -109,7 +110,7 @@ def konvergensi_nightly():
         except GateFailed as failure:
             raise AirflowFailException(str(failure)) from failure
 
-    @task(retries=1)
+    @task(retries=1, on_success_callback=alerts.on_publish_success)  # stale sources published: a warning
     def publish_marts() -> None:
         nightly_tasks.publish(get_current_context()["run_id"])
 
