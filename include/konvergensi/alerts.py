@@ -169,7 +169,7 @@ def on_publish_success(context: Mapping[str, Any]) -> None:
     try:
         identity = _task_identity(context)
         identity.pop("log_url")
-        with _loader_connection() as connection:
+        with _role_connection("konvergensi_transformer") as connection:  # the loader may not read marts
             stale = stale_sources(connection)
         if not stale:
             return
@@ -188,11 +188,15 @@ def on_publish_success(context: Mapping[str, Any]) -> None:
 # --- recording and posting ------------------------------------------------------------------------
 
 
-def _loader_connection() -> psycopg.Connection:
-    """Callbacks write ops as the loader role, like the tasks, never as the superuser (docs/roles.md)."""
+def _role_connection(role: str) -> psycopg.Connection:
     from konvergensi import db, roles
 
-    return db.connect(roles.role_url(roles.LOADER))
+    return db.connect(roles.role_url(role))
+
+
+def _loader_connection() -> psycopg.Connection:
+    """Callbacks write ops as the loader role, like the tasks, never as the superuser (docs/roles.md)."""
+    return _role_connection("konvergensi_loader")
 
 
 def raise_alert(alert: Alert, connect: Callable[[], psycopg.Connection] | None = None) -> Delivery:
