@@ -111,6 +111,7 @@ TABLE_EXCEPTIONS: dict[tuple[str, str], frozenset[str]] = {
     (LOADER, "ops.schema_migrations"): _READ,
     (TRANSFORMER, "ops.gate_runs"): frozenset({"SELECT", "INSERT"}),
     (TRANSFORMER, "ops.publish_log"): frozenset({"SELECT", "INSERT"}),
+    (TRANSFORMER, "ops.transform_runs"): frozenset({"SELECT", "INSERT"}),  # the dbt build's timings
 }
 ROW_LEVEL_SECURITY = {(CASEWORKER, "restricted"): "only rows of the kelurahan / puskesmas assigned to the login"}
 # Default privileges on what the transformer creates: (schema or None for all, object type, privilege, grantee).

@@ -14,9 +14,11 @@ Two adjustments to Cosmos' wiring, made by `report_nodes_after_the_build`:
   never starts (the hang an earlier attempt met). After the producer, every status is already
   known: a node task succeeds or fails at its first look, holds no worker slot during the build,
   and needs no triggerer.
-- the root node tasks run once the producer is done, whatever its outcome, so a failed build
+- the root node tasks run once the producer has run, whatever its outcome, so a failed build
   still shows which model or test failed (its task fails, everything downstream of it is
-  upstream_failed, and so is the quality gate).
+  upstream_failed, and so is the quality gate). When the producer never ran (a load of the night
+  failed, so it is upstream_failed), the node tasks are skipped: the failed load is the night's
+  failure, not a hundred node tasks timing out.
 
 `record_run_results` runs after the build (a Cosmos callback) and stores the split between the
 SQL dbt ran and everything else the task spent, in ops.transform_runs.
@@ -34,8 +36,7 @@ log = logging.getLogger(__name__)
 
 PRODUCER_TASK = "dbt_producer_watcher"
 # A node task looks up its node's status once the build is over: it never needs to wait for it.
-# Non-deferrable with a short timeout, so a night whose build never ran (a load failed) fails
-# its node tasks at once instead of leaving them waiting.
+# Non-deferrable with a short timeout: a status missing after the build fails the node's task at once.
 NODE_TASK_SETTINGS = {"deferrable": False, "poke_interval": 1, "timeout": 3}
 
 
@@ -53,7 +54,7 @@ def report_nodes_after_the_build(group: Any) -> None:
             setattr(task, name, value)
         if not task.upstream_task_ids & tasks.keys():
             producer >> task
-            task.trigger_rule = TriggerRule.ALL_DONE
+            task.trigger_rule = TriggerRule.ONE_DONE  # the producer succeeded or failed; skipped if it never ran
 
 
 def _tasks(group: Any) -> list[Any]:
@@ -67,6 +68,7 @@ def record_run_results(project_dir: str, context: dict[str, Any] | None = None, 
     """Store what the build spent in SQL against the task's wall time (a Cosmos callback)."""
     import psycopg
 
+    from konvergensi import roles
     from konvergensi.db import connect
 
     split = run_results_split(Path(project_dir) / "target" / "run_results.json")
@@ -84,7 +86,7 @@ def record_run_results(project_dir: str, context: dict[str, Any] | None = None, 
         f"{task_seconds:.1f}" if task_seconds is not None else "?",
     )
     try:
-        with connect() as connection:
+        with connect(roles.role_url(roles.TRANSFORMER)) as connection:
             connection.execute(
                 "insert into ops.transform_runs (run_id, nodes, failed_nodes, node_seconds, sql_wall_seconds,"
                 " dbt_seconds, task_seconds) values (%s, %s, %s, %s, %s, %s, %s)",
