@@ -84,7 +84,7 @@ browser:
 	fi
 
 test: setup browser
-	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" $(or $(TESTS),tests)
+	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" --durations=15 $(or $(TESTS),tests)
 
 test-unit: setup
 	@$(PY) -m pytest -m unit tests
