@@ -72,9 +72,10 @@ def test_no_webhook_still_records(warehouse: str, monkeypatch: pytest.MonkeyPatc
 
 
 def make_freshness(url: str, stale: dict[str, bool]) -> None:
-    """A published mart_source_freshness with the columns the warning reads."""
+    """A published mart_source_freshness with the columns the warning reads, owned as publish leaves it."""
     with psycopg.connect(url) as connection:
-        connection.execute("create schema marts")
+        connection.execute("create schema marts authorization konvergensi_transformer")
+        connection.execute("set role konvergensi_transformer")
         connection.execute("""create table marts.mart_source_freshness (source text, last_loaded_at timestamptz,
             stale_since timestamptz, days_since_last_load numeric, is_stale boolean)""")
         for source, is_stale in stale.items():

@@ -231,8 +231,11 @@ def dtsen_unreachable(city: dict, eppgbm_only: dict) -> dict:
 
 
 def audit_like_published(url: str) -> None:
-    """marts_audit and restricted_audit as copies of the published schemas (publish moved them there)."""
+    """marts_audit and restricted_audit as copies of the published schemas (publish moved them there).
+
+    Built as the transformer, who owns what dbt builds (docs/roles.md)."""
     with psycopg.connect(url) as connection:
+        connection.execute("set role konvergensi_transformer")
         for audit, published in ((settings.marts_audit_schema(), "marts"), (settings.restricted_audit_schema(), "restricted")):
             connection.execute(f"drop schema if exists {audit} cascade")
             connection.execute(f"create schema {audit}")
