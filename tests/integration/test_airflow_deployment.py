@@ -109,7 +109,7 @@ def test_a_taken_port_is_named(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory, test_database_url: str, server_url: str) -> Iterator[dict]:
+def deployment(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[dict]:
     from konvergensi_simulator import write_city_sources
     from konvergensi_simulator.server import SourceServer
 
@@ -119,7 +119,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, test_database_url: str,
     landing, store, data = root / "landing", root / "store", root / "data"
     landing.mkdir()
     started = time.monotonic()
-    with _scratch_database(server_url) as dtsen_url, _scratch_database(server_url) as metadata_url:
+    # a warehouse of its own: the session database is shared with other modules
+    with _scratch_database(server_url) as test_database_url, _scratch_database(server_url) as dtsen_url, \
+            _scratch_database(server_url) as metadata_url:
         truth = write_city_sources(landing, store, dtsen_url, seed=5, children=80, months=1, end_month="2026-10",
                                    as_of=AS_OF, progress=False)
         with SourceServer(store, token=TOKEN, as_of=AS_OF, seed=1) as sources, AlertReceiver() as receiver:

@@ -51,7 +51,7 @@ PERSONAL_COLUMNS = ("nik", "child_name", "parent_name", "mother_name", "member_n
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory, test_database_url: str, server_url: str) -> Iterator[dict]:
+def city(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[dict]:
     """A small simulated city with every source, its servers, and an environment to run Airflow in."""
     from konvergensi_simulator import write_city_sources
     from konvergensi_simulator.server import SourceServer
@@ -61,7 +61,8 @@ def city(tmp_path_factory: pytest.TempPathFactory, test_database_url: str, serve
     root = tmp_path_factory.mktemp("night")
     landing, store = root / "landing", root / "store"
     landing.mkdir()
-    with _scratch_database(server_url) as dtsen_url:
+    # a warehouse of its own: the session database is shared with other modules
+    with _scratch_database(server_url) as test_database_url, _scratch_database(server_url) as dtsen_url:
         truth = write_city_sources(landing, store, dtsen_url, seed=11, children=600, months=3, end_month="2026-10",
                                    as_of=AS_OF, progress=False)
         airflow_home = root / "airflow"
