@@ -116,12 +116,17 @@ def check_warehouse() -> str:
             "the warehouse is not configured: WAREHOUSE_URL is not set. Run `make airflow` (which starts the "
             "embedded PostgreSQL) or export WAREHOUSE_URL=postgresql://user:password@host:port/dbname"
         )
+    _check_reachable(url, "the warehouse")
+    return url
+
+
+def _check_reachable(url: str, what: str) -> None:
+    """Connect once; a DeploymentError naming `what` and the URL (without its password) otherwise."""
     try:
         with psycopg.connect(url, connect_timeout=10) as connection:
             connection.execute("select 1")
     except psycopg.Error as error:
-        raise DeploymentError(f"the warehouse is unreachable at {redacted(url)}: {str(error).strip()}") from None
-    return url
+        raise DeploymentError(f"{what} is unreachable at {redacted(url)}: {str(error).strip()}") from None
 
 
 def metadata_url(warehouse: str) -> str:
@@ -135,11 +140,7 @@ def metadata_url(warehouse: str) -> str:
             if not found:
                 admin.execute(f'create database "{METADATA_DATABASE}"')
         url = urlunparse(urlparse(warehouse)._replace(path=f"/{METADATA_DATABASE}"))
-    try:
-        with psycopg.connect(url, connect_timeout=10) as connection:
-            connection.execute("select 1")
-    except psycopg.Error as error:
-        raise DeploymentError(f"Airflow's metadata database is unreachable at {redacted(url)}: {str(error).strip()}") from None
+    _check_reachable(url, "Airflow's metadata database")
     return url
 
 
