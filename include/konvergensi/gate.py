@@ -1,7 +1,9 @@
 """The quality gate: validate tonight's marts with Great Expectations before they are published.
 
-The GX file context under `expectations/` is reviewed and committed (suites, validation
-definitions, one checkpoint); this module only points it at the warehouse and reads the outcome.
+The GX file context under `expectations/` is committed; its suites, validation definitions,
+checkpoints and table assets are generated from `expectations/gate_rules.yml` by
+konvergensi.gate_rules (which also says which rules dbt's tests own instead). This module only
+points the context at the warehouse and reads the outcome.
 
 Severity comes from the suite name. A failed expectation in a `*_fail` suite means the marts are
 wrong: the gate fails and publishing must not happen. A failed expectation in a `*_warn` suite
@@ -17,7 +19,9 @@ field teams' lists in `restricted_audit` and the staged sources in `staging`) at
 schema.
 
 Every checkpoint of the context runs (`konvergensi_marts_gate` for the e-PPGBM spine,
-`konvergensi_convergence_gate` for the convergence marts); a test may pick some.
+`konvergensi_convergence_gate` for the convergence marts, `konvergensi_personal_data_gate` for the
+restricted lists and staged sources, whose result format keeps no sample values); a test may pick
+some. Findings carry sample values and rows only where the checkpoint's result format returned them.
 
     python -m konvergensi.gate RUN_ID [--schema marts_audit]   # exit 1 when the gate fails
 """
