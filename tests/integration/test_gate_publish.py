@@ -278,3 +278,66 @@ def test_field_lists_are_published_with_the_marts_and_only_to_the_caseworkers(wa
         assert scalar(warehouse, "select has_schema_privilege(%s, 'restricted', 'USAGE')", (reader,)) is False
         assert scalar(warehouse, "select has_table_privilege(%s, %s, 'SELECT')", (reader, table)) is False
     assert scalar(warehouse, "select has_schema_privilege(%s, 'marts', 'USAGE')", (CASEWORKER,)) is False
+
+
+PERSONAL_TABLES_SQL = """
+create schema restricted_audit;
+create table restricted_audit.case_followup_children (
+    month date, child_key text, case_category text, followup_reasons text[], nik text, child_name text,
+    birth_date date, kelurahan_code text, last_measured_on date, nutrition_status text,
+    missing_interventions_count int, missing_interventions text[], responsible_agencies text[]);
+insert into restricted_audit.case_followup_children values
+    ('2026-06-01', %(key)s, 'stunting', '{stunting}', %(nik)s, %(name)s, '2024-02-03', '33.75.01.1002',
+     '2026-06-10', 'pendek', 2, '{imunisasi,pmt}', '{dinkes}'),
+    ('2026-06-01', %(key)s, 'stunting', '{stunting}', %(nik)s, %(name)s, '2024-02-03', '33.75.01.1002',
+     '2026-06-10', 'pendek', 2, '{imunisasi,pmt}', '{dinkes}');
+create table restricted_audit.case_followup_tasks (
+    month date, child_key text, task_code text, intervention_name text, intervention_type text,
+    responsible_agency text, due_since date);
+create table marts_audit.fct_child_monthly (child_key text, month date, is_stunted boolean);
+insert into marts_audit.fct_child_monthly values (%(unlisted)s, '2026-06-01', true);
+create schema staging;
+create table staging.stg_dtsen__households (drinking_water_code int, defecation_code int, toilet_code int,
+    disposal_code int, floor_code int);
+insert into staging.stg_dtsen__households values (1, 1, 1, 1, 1);
+create table staging.stg_dtsen__members (nik text, relation_code int, health_insurance_code int,
+    employment_status_code int, occupation_sector_code int);
+insert into staging.stg_dtsen__members values (%(nik)s, 99, 1, 1, 1);
+create table staging.stg_pupr__household_surveys (sanitation_ladder text, water_ladder text);
+insert into staging.stg_pupr__household_surveys values ('aman', 'aman');
+"""
+
+
+@pytest.mark.integration
+def test_personal_tables_fail_the_gate_without_their_values_in_gate_runs_or_data_docs(warehouse: str) -> None:
+    """Failed rules on the restricted lists and staged sources record counts, never the offending values."""
+    secret = secrets.token_hex(4)
+    values = {"key": f"child-{secret}", "nik": f"3375{secret}0001", "name": f"Nama {secret}",
+              "unlisted": f"unlisted-{secret}"}
+    with psycopg.connect(warehouse, cursor_factory=psycopg.ClientCursor) as conn:  # several statements, bound
+        conn.execute("drop schema if exists staging cascade")
+        conn.execute("create schema marts_audit")
+        conn.execute(PERSONAL_TABLES_SQL, values)
+    run_id = new_run_id()
+    try:
+        result = run_any_gate(run_id, checkpoints=("konvergensi_personal_data_gate",))
+    finally:
+        with psycopg.connect(warehouse) as conn:
+            conn.execute("drop schema staging cascade")
+
+    assert not result.success
+    failed = {(f["table"], f["expectation"]) for f in result.failed}
+    assert {("case_followup_children", "child_key_unique"), ("case_followup_children", "tasks_counted"),
+            ("case_followup_children", "every_stunted_child_is_listed"),
+            ("stg_dtsen__members", "relation_code_in_domain")} <= failed
+    for finding in result.failed + result.warnings:
+        assert "sample_values" not in finding["details"] and "sample_rows" not in finding["details"], finding
+    counts = {f["expectation"]: f["details"].get("unexpected_count", f["details"].get("observed_value"))
+              for f in result.failed if f["table"] == "case_followup_children"}
+    assert counts["child_key_unique"] == 2 and counts["tasks_counted"] == 1  # the size of the problem stays
+    row = latest_gate_row(warehouse, run_id)
+    stored = json.dumps(row[2]) + json.dumps(row[3])
+    assert secret not in stored
+    pages = [page for page in (settings.EXPECTATIONS_DIR / "uncommitted").rglob("*")
+             if page.is_file() and run_id in str(page)]
+    assert pages and not [page for page in pages if secret in page.read_text(errors="replace")]
