@@ -15,14 +15,12 @@ import csv
 import json
 import logging
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
 
-from konvergensi.db import connect, ensure_schema
 from konvergensi.extract.records import MappingContext, kk_columns, nik_columns, text
 from konvergensi.ingest.bkkbn_columns import (
     DATE_HEADERS,
@@ -35,15 +33,7 @@ from konvergensi.ingest.bkkbn_columns import (
     parse_date,
     parse_flag,
 )
-from konvergensi.ingest.file_loads import (
-    FileResult,
-    IngestReport,
-    file_checksum,
-    is_delivered,
-    previous_versions,
-    record_file,
-    settle_loaded_tables,
-)
+from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files, is_delivered
 from konvergensi.ingest.readers import HEADER_SEARCH_ROWS, HeaderCandidate, _detect_encoding, title_text
 from konvergensi.pseudonyms import Pseudonymiser
 from konvergensi.settings import pseudonym_key
@@ -137,76 +127,29 @@ def map_row(cells: dict[str, str | None], context: MappingContext) -> dict[str, 
     return values
 
 
-class BkkbnLoader:
+class BkkbnLoader(FileLoader):
+    SOURCE = SOURCE
+    LABEL = "BKKBN"
+    TABLES = ("raw.bkkbn_families", "raw.bkkbn_quarantine")
+    REJECTED_BY = (RejectedFile, UnicodeDecodeError, csv.Error, psycopg.DataError, OSError)
+    FILE_FORMAT = "csv"
+
     def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, today: date | None = None):
-        self.connection = connection
-        self.run_id = run_id
-        self.landing_dir = landing_dir
+        super().__init__(connection, run_id, landing_dir)
         now = datetime.now(UTC) if today is None else datetime.combine(today, datetime.min.time(), UTC)
         self.context = MappingContext(now, Pseudonymiser(pseudonym_key()))
 
-    def run(self) -> IngestReport:
-        files = discover_bkkbn_files(self.landing_dir)
-        with self.connection.transaction():
-            batch_id = self.connection.execute(
-                "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
-                (self.run_id, str(self.landing_dir / SUBDIRECTORY)),
-            ).fetchone()[0]
-        report = IngestReport(self.run_id, batch_id)
-        for path in files:
-            result = self.load_file(path, batch_id)
-            report.files.append(result)
-            if result.status == "loaded":
-                log.info(
-                    "BKKBN %s: %d rows, %d loaded, %d quarantined%s", result.file_name, result.rows_read,
-                    result.rows_loaded, result.rows_quarantined, ", replaces an earlier version" if result.replaced_checksum else "",
-                )  # fmt: skip
-            elif result.status == "rejected":
-                log.warning("BKKBN %s rejected: %s", result.file_name, result.error)
-        with self.connection.transaction():
-            self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
-        settle_loaded_tables(self.connection, report, ("raw.bkkbn_families", "raw.bkkbn_quarantine"))
-        return report
+    def discover(self) -> list[Path]:
+        return discover_bkkbn_files(self.landing_dir)
 
-    def load_file(self, path: Path, batch_id: int) -> FileResult:
-        started = time.perf_counter()
-        name = path.relative_to(self.landing_dir).as_posix()
-        checksum = file_checksum(path)
-        result = FileResult(name, checksum, "csv", "loaded")
-        previous, duplicate_of = self._previous_versions(name, checksum)
-        if previous == checksum:
-            result.status, result.error = "skipped", "already loaded with this checksum"
-        elif duplicate_of:
-            result.status, result.error = "skipped", f"same content as {duplicate_of}, already loaded"
-        else:
-            try:
-                if path.suffix.lower() not in (".csv", ".txt"):
-                    raise RejectedFile(f"{name}: unsupported file type {path.suffix or '(none)'}, expected .csv")
-                with self.connection.transaction():
-                    if previous:
-                        self._forget(name)
-                        result.replaced_checksum = previous
-                    self._copy(path, result, batch_id)
-                    self._record(result, batch_id)
-                result.seconds = time.perf_counter() - started
-                return result
-            except (RejectedFile, UnicodeDecodeError, csv.Error, psycopg.DataError, OSError) as error:
-                result.status, result.error = "rejected", str(error).strip().splitlines()[0]
-                result.rows_read = result.rows_loaded = result.rows_quarantined = 0
-                result.title_lines = []
-        with self.connection.transaction():
-            self._record(result, batch_id)
-        result.seconds = time.perf_counter() - started
-        return result
+    def batch_directory(self) -> Path:
+        return self.landing_dir / SUBDIRECTORY
 
-    def _previous_versions(self, name: str, checksum: str) -> tuple[str | None, str | None]:
-        return previous_versions(self.connection, SOURCE, name, checksum)
+    def prepare(self, path: Path, result: FileResult) -> None:
+        if path.suffix.lower() not in (".csv", ".txt"):
+            raise RejectedFile(f"{result.file_name}: unsupported file type {path.suffix or '(none)'}, expected .csv")
 
-    def _forget(self, name: str) -> None:
-        self.connection.execute("delete from raw.bkkbn_families where source_file = %s", (name,))
-        self.connection.execute("delete from raw.bkkbn_quarantine where source_file = %s", (name,))
-
-    def _copy(self, path: Path, result: FileResult, batch_id: int) -> None:
+    def copy_rows(self, path: Path, result: FileResult, batch_id: int) -> None:
         rows = _rows(path)
         header, positions = _find_header(rows, result)
         width = len(header)
@@ -242,9 +185,6 @@ class BkkbnLoader:
                         while block := spool.read(1 << 20):
                             copy.write(block)
 
-    def _record(self, result: FileResult, batch_id: int) -> None:
-        record_file(self.connection, SOURCE, self.run_id, result, batch_id)
-
 
 def _csv(value: object) -> object:
     if isinstance(value, bool):
@@ -256,10 +196,4 @@ def _csv(value: object) -> object:
 
 def ingest_bkkbn(landing_dir: Path, run_id: str, *, url: str | None = None) -> IngestReport:
     """Load every new or changed BKKBN file in `<landing_dir>/bkkbn/`; one run at a time."""
-    with connect(url, autocommit=True) as connection:  # each file commits in its own transaction
-        ensure_schema(connection)
-        connection.execute("select pg_advisory_lock(hashtext('konvergensi.ingest.bkkbn'))")
-        try:
-            return BkkbnLoader(connection, run_id, Path(landing_dir)).run()
-        finally:
-            connection.execute("select pg_advisory_unlock(hashtext('konvergensi.ingest.bkkbn'))")
+    return ingest_files(BkkbnLoader, landing_dir, run_id, url)

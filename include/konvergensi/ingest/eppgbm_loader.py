@@ -10,9 +10,8 @@ reason, and the other files of the night still load.
 from __future__ import annotations
 
 import io
-import tempfile
 import logging
-import time
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,17 +19,8 @@ import polars as pl
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
-from konvergensi.db import connect, ensure_schema
 from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
-from konvergensi.ingest.file_loads import (
-    FileResult,
-    IngestReport,
-    file_checksum,
-    is_delivered,
-    previous_versions,
-    record_file,
-    settle_loaded_tables,
-)
+from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files, is_delivered
 from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
 from konvergensi.pseudonyms import Pseudonymiser
 from konvergensi.settings import pseudonym_key
@@ -64,82 +54,29 @@ def _csv_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-class EppgbmLoader:
+class EppgbmLoader(FileLoader):
     """Loads one night's e-PPGBM files; one instance per run."""
 
+    SOURCE = SOURCE
+    LABEL = "e-PPGBM"
+    TABLES = ("raw.eppgbm_measurements", "raw.eppgbm_quarantine")
+    REJECTED_BY = (UnreadableFile, psycopg.DataError, pl.exceptions.PolarsError, OSError)
+    KEEPS_ROWS_READ_OF_REJECTED = True
+
     def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, chunk_rows: int = 50_000):
-        self.connection = connection
-        self.run_id = run_id
-        self.landing_dir = landing_dir
+        super().__init__(connection, run_id, landing_dir)
         self.chunk_rows = chunk_rows
         self.pseudonyms = Pseudonymiser(pseudonym_key())
 
-    def run(self) -> IngestReport:
-        files = discover_files(self.landing_dir)
-        with self.connection.transaction():
-            batch_id = self.connection.execute(
-                "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
-                (self.run_id, str(self.landing_dir)),
-            ).fetchone()[0]
-        report = IngestReport(self.run_id, batch_id)
-        log.info("e-PPGBM: %d file(s) in %s, batch %d", len(files), self.landing_dir, batch_id)
-        for number, path in enumerate(files, start=1):
-            result = self.load_file(path, batch_id)
-            report.files.append(result)
-            if result.status == "loaded":
-                log.info(
-                    "[%d/%d] %s (%s): %d rows, %d loaded, %d quarantined%s (%.1f s)",
-                    number, len(files), result.file_name, result.file_format, result.rows_read, result.rows_loaded,
-                    result.rows_quarantined, ", replaces an earlier version" if result.replaced_checksum else "",
-                    result.seconds,
-                )  # fmt: skip
-            elif result.status == "rejected":
-                log.warning("[%d/%d] %s rejected: %s", number, len(files), result.file_name, result.error)
-            else:
-                log.debug("[%d/%d] %s skipped: %s", number, len(files), result.file_name, result.error)
-        if skipped := report.count("skipped"):
-            log.info("e-PPGBM: %d file(s) skipped, already loaded with the same content", skipped)
-        with self.connection.transaction():
-            self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
-        settle_loaded_tables(self.connection, report, ("raw.eppgbm_measurements", "raw.eppgbm_quarantine"))
-        return report
+    def discover(self) -> list[Path]:
+        return discover_files(self.landing_dir)
 
-    def load_file(self, path: Path, batch_id: int) -> FileResult:
-        started = time.perf_counter()
-        name = path.relative_to(self.landing_dir).as_posix()
-        checksum = file_checksum(path)
-        result = FileResult(name, checksum, None, "loaded")
-        previous, duplicate_of = self._previous_versions(name, checksum)
-        if previous == checksum:
-            result.status, result.error = "skipped", "already loaded with this checksum"
-        elif duplicate_of:
-            result.status, result.error = "skipped", f"same content as {duplicate_of}, already loaded"
-        else:
-            try:
-                if path.suffix.lower() not in EXPORT_SUFFIXES:
-                    raise UnreadableFile(f"unsupported file type {path.suffix or '(none)'}")
-                result.file_format = sniff_format(path)
-                with self.connection.transaction():
-                    if previous:
-                        self._forget(name)
-                        result.replaced_checksum = previous
-                    self._copy_rows(path, result, batch_id)
-                    self._record(result, batch_id)
-                result.seconds = time.perf_counter() - started
-                return result
-            except (UnreadableFile, psycopg.DataError, pl.exceptions.PolarsError, OSError) as error:
-                result.status, result.error = "rejected", str(error).strip().splitlines()[0]
-                result.rows_loaded = result.rows_quarantined = 0
-                result.title_lines = []
-        with self.connection.transaction():
-            self._record(result, batch_id)
-        result.seconds = time.perf_counter() - started
-        return result
+    def prepare(self, path: Path, result: FileResult) -> None:
+        if path.suffix.lower() not in EXPORT_SUFFIXES:
+            raise UnreadableFile(f"unsupported file type {path.suffix or '(none)'}")
+        result.file_format = sniff_format(path)
 
-    def _previous_versions(self, name: str, checksum: str) -> tuple[str | None, str | None]:
-        return previous_versions(self.connection, SOURCE, name, checksum)
-
-    def _forget(self, name: str) -> None:
+    def forget(self, name: str) -> None:
         """Delete the rows of the loaded version of a file (found through its batch: BRIN-indexed)."""
         self.connection.execute(
             """
@@ -171,7 +108,7 @@ class EppgbmLoader:
             ).select(MEASUREMENT_COLUMNS)
             yield kept, quarantined.with_columns(*lineage).select(QUARANTINE_COLUMNS)
 
-    def _copy_rows(self, path: Path, result: FileResult, batch_id: int) -> None:
+    def copy_rows(self, path: Path, result: FileResult, batch_id: int) -> None:
         # One COPY at a time per connection: quarantined rows wait in a spooled file meanwhile.
         with self.connection.cursor() as cursor, tempfile.SpooledTemporaryFile(max_size=16 << 20) as quarantine:
             statement = f"copy raw.eppgbm_measurements ({', '.join(MEASUREMENT_COLUMNS)}) from stdin (format csv)"
@@ -189,20 +126,7 @@ class EppgbmLoader:
                     while block := quarantine.read(1 << 20):
                         copy.write(block)
 
-    def _record(self, result: FileResult, batch_id: int) -> None:
-        record_file(self.connection, SOURCE, self.run_id, result, batch_id)
-
 
 def ingest_eppgbm(landing_dir: Path, run_id: str, *, url: str | None = None) -> IngestReport:
-    """Load every new or changed e-PPGBM export in `landing_dir`; one run at a time.
-
-    The connection is in autocommit mode so that each file's `transaction()` block is a real
-    transaction, committed when the file is done (not a savepoint inside one night-long transaction).
-    """
-    with connect(url, autocommit=True) as connection:
-        ensure_schema(connection)
-        connection.execute("select pg_advisory_lock(hashtext('konvergensi.ingest.eppgbm'))")
-        try:
-            return EppgbmLoader(connection, run_id, Path(landing_dir)).run()
-        finally:
-            connection.execute("select pg_advisory_unlock(hashtext('konvergensi.ingest.eppgbm'))")
+    """Load every new or changed e-PPGBM export in `landing_dir`; one run at a time."""
+    return ingest_files(EppgbmLoader, landing_dir, run_id, url)

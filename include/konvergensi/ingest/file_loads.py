@@ -16,6 +16,8 @@ from pathlib import Path
 
 import psycopg
 
+from konvergensi.db import connect, ensure_schema
+
 log = logging.getLogger(__name__)
 
 # Names of files still being written by an upload or an editor: left for a later night.
@@ -146,3 +148,125 @@ def settle_loaded_tables(connection: psycopg.Connection, report: IngestReport, t
     connection.execute(f"vacuum (analyze) {', '.join(tables)}")
     report.settle_seconds = time.perf_counter() - started
     log.info("vacuumed and analysed %s (%.1f s)", ", ".join(tables), report.settle_seconds)
+
+
+class FileLoader:
+    """One night's files of one source: discover, then load each file in its own transaction.
+
+    Per file: a file already loaded with the same checksum, or whose content another loaded file
+    has, is skipped; a changed file with the same name replaces its earlier rows; a file that cannot
+    be read is recorded as rejected with the reason and the other files still load. Subclasses say
+    where the files are, how a file is checked (`prepare`) and read into their raw and quarantine
+    tables (`copy_rows`), and which errors reject a file (`REJECTED_BY`).
+    """
+
+    SOURCE: str
+    LABEL: str  # in log lines
+    TABLES: tuple[str, str]  # (raw table, quarantine table), both with a source_file column
+    REJECTED_BY: tuple[type[BaseException], ...]
+    KEEPS_ROWS_READ_OF_REJECTED = False  # True: a rejected file's rows_read says how far reading got
+    FILE_FORMAT: str | None = None  # when every file has one; else `prepare` finds it
+
+    def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path):
+        self.connection = connection
+        self.run_id = run_id
+        self.landing_dir = landing_dir
+
+    def discover(self) -> list[Path]:
+        raise NotImplementedError
+
+    def batch_directory(self) -> Path:
+        """The directory recorded in ops.load_batches.landing_dir."""
+        return self.landing_dir
+
+    def prepare(self, path: Path, result: FileResult) -> None:
+        """Check the file before its transaction starts (raise one of REJECTED_BY to reject it)."""
+
+    def copy_rows(self, path: Path, result: FileResult, batch_id: int) -> None:
+        raise NotImplementedError
+
+    def forget(self, name: str) -> None:
+        """Delete the rows of the loaded version of file `name`."""
+        for table in self.TABLES:
+            self.connection.execute(f"delete from {table} where source_file = %s", (name,))
+
+    def run(self) -> IngestReport:
+        files = self.discover()
+        with self.connection.transaction():
+            row = self.connection.execute(
+                "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
+                (self.run_id, str(self.batch_directory())),
+            ).fetchone()
+        assert row is not None
+        batch_id = int(row[0])
+        report = IngestReport(self.run_id, batch_id)
+        log.info("%s: %d file(s) in %s, batch %d", self.LABEL, len(files), self.batch_directory(), batch_id)
+        for number, path in enumerate(files, start=1):
+            result = self.load_file(path, batch_id)
+            report.files.append(result)
+            progress = f"{self.LABEL} [{number}/{len(files)}] {result.file_name}"
+            if result.status == "loaded":
+                log.info(
+                    "%s (%s): %d rows, %d loaded, %d quarantined%s (%.1f s)",
+                    progress, result.file_format, result.rows_read, result.rows_loaded, result.rows_quarantined,
+                    ", replaces an earlier version" if result.replaced_checksum else "", result.seconds,
+                )  # fmt: skip
+            elif result.status == "rejected":
+                log.warning("%s rejected: %s", progress, result.error)
+            else:
+                log.debug("%s skipped: %s", progress, result.error)
+        if skipped := report.count("skipped"):
+            log.info("%s: %d file(s) skipped, already loaded with the same content", self.LABEL, skipped)
+        with self.connection.transaction():
+            self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
+        settle_loaded_tables(self.connection, report, self.TABLES)
+        return report
+
+    def load_file(self, path: Path, batch_id: int) -> FileResult:
+        started = time.perf_counter()
+        name = path.relative_to(self.landing_dir).as_posix()
+        checksum = file_checksum(path)
+        result = FileResult(name, checksum, self.FILE_FORMAT, "loaded")
+        previous, duplicate_of = previous_versions(self.connection, self.SOURCE, name, checksum)
+        if previous == checksum:
+            result.status, result.error = "skipped", "already loaded with this checksum"
+        elif duplicate_of:
+            result.status, result.error = "skipped", f"same content as {duplicate_of}, already loaded"
+        else:
+            try:
+                self.prepare(path, result)
+                with self.connection.transaction():
+                    if previous:
+                        self.forget(name)
+                        result.replaced_checksum = previous
+                    self.copy_rows(path, result, batch_id)
+                    record_file(self.connection, self.SOURCE, self.run_id, result, batch_id)
+                result.seconds = time.perf_counter() - started
+                return result
+            except self.REJECTED_BY as error:
+                result.status, result.error = "rejected", str(error).strip().splitlines()[0]
+                result.rows_loaded = result.rows_quarantined = 0
+                if not self.KEEPS_ROWS_READ_OF_REJECTED:
+                    result.rows_read = 0
+                result.title_lines = []
+        with self.connection.transaction():
+            record_file(self.connection, self.SOURCE, self.run_id, result, batch_id)
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def ingest_files(loader: type[FileLoader], landing_dir: Path, run_id: str, url: str | None = None,
+                 **options: object) -> IngestReport:
+    """Run `loader` over `landing_dir`, one run of this source at a time.
+
+    The connection is in autocommit mode so that each file's `transaction()` block is a real
+    transaction, committed when the file is done (not a savepoint inside one night-long transaction).
+    """
+    lock = f"konvergensi.ingest.{loader.SOURCE}"
+    with connect(url, autocommit=True) as connection:
+        ensure_schema(connection)
+        connection.execute("select pg_advisory_lock(hashtext(%s))", (lock,))
+        try:
+            return loader(connection, run_id, Path(landing_dir), **options).run()  # type: ignore[call-arg]
+        finally:
+            connection.execute("select pg_advisory_unlock(hashtext(%s))", (lock,))
