@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from konvergensi.identity_numbers import plausible_kk, plausible_nik
 from konvergensi.pseudonyms import Pseudonymiser
 
 EARLIEST_EVENT = date(2000, 1, 1)  # services, surveys, pregnancies: nothing older is in these systems
@@ -183,19 +184,13 @@ def _sixteen_digits(value: object) -> tuple[str | None, str | None]:
     if raw is None:
         return None, None
     digits = _DIGITS_ONLY.sub("", raw)
-    if re.fullmatch(r"\d{16}", digits) and 11 <= int(digits[:2]) <= 94:
-        return digits, raw
-    return None, raw
+    return (digits if plausible_kk(digits) else None), raw
 
 
 def normalise_nik(value: object) -> tuple[str | None, str | None]:
-    """(valid NIK or None, original text or None): 16 digits, region 11–94, day 1–31 (+40 women), month 1–12."""
+    """(valid NIK or None, original text or None): see konvergensi.identity_numbers."""
     digits, raw = _sixteen_digits(value)
-    if digits is not None:
-        day, month = int(digits[6:8]), int(digits[8:10])
-        if not (1 <= month <= 12 and (1 <= day <= 31 or 41 <= day <= 71)):
-            digits = None
-    return digits, raw
+    return (digits if digits is not None and plausible_nik(digits) else None), raw
 
 
 def normalise_kk(value: object) -> tuple[str | None, str | None]:

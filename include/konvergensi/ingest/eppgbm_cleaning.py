@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from konvergensi.identity_numbers import plausible_nik_expression
 from konvergensi.ingest.eppgbm_columns import ALL_FIELDS
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
@@ -58,10 +59,7 @@ def _nik_columns() -> list[pl.Expr]:
     whole = pl.when(text.str.contains(r"^\d{16}$")).then(text).when(text.str.contains(r"^\d{16}[.,]0+$")).then(
         text.str.slice(0, 16)
     )
-    province = whole.str.slice(0, 2).cast(pl.Int32, strict=False)
-    day = whole.str.slice(6, 2).cast(pl.Int32, strict=False)
-    month = whole.str.slice(8, 2).cast(pl.Int32, strict=False)
-    plausible = province.is_between(11, 94) & month.is_between(1, 12) & (day.is_between(1, 31) | day.is_between(41, 71))
+    plausible = plausible_nik_expression(whole)
     status = (
         pl.when(pl.col("nik").is_null())
         .then(pl.lit("missing"))
