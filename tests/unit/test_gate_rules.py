@@ -109,3 +109,33 @@ def test_rules_the_generator_refuses(context_copy: Path, old: str, new: str, mes
     rewrite_rules(context_copy, old, new)
     with pytest.raises(gate_rules.RulesError, match=re.escape(message)):
         gate_rules.build(context_copy)
+
+
+# The gate's rules that were also dbt tests and now live in dbt only (issue 14): if one of these
+# tests leaves the model YAML, its rule must come back to gate_rules.yml, or nobody checks it.
+LEFT_TO_DBT = {
+    "case_followup_children": "case_category:accepted_values",
+    "dim_child": "child_key:not_null child_key:unique sex:accepted_values identity_method:accepted_values",
+    "dim_date": "date_day:not_null date_day:unique",
+    "dim_facility": "facility_key:not_null facility_key:unique facility_type:accepted_values",
+    "dim_household": "household_version_key:unique household_key:not_null",
+    "dim_intervention": "intervention_code:unique name:not_null responsible_agency:not_null intervention_type:accepted_values",
+    "dim_pregnancy": "pregnancy_key:unique pregnancy_key:not_null mother_key:not_null last_menstrual_date:not_null pregnancy_status:accepted_values",
+    "dim_wilayah": "kelurahan_code:not_null kelurahan_code:unique",
+    "fct_anthropometry": "measurement_key:not_null measurement_key:unique position:accepted_values haz_category:accepted_values waz_category:accepted_values whz_category:accepted_values baz_category:accepted_values",
+    "fct_child_monthly": "ind_anak_01:accepted_values ind_anak_02:accepted_values ind_anak_03:accepted_values ind_anak_04:accepted_values ind_anak_05:accepted_values ind_anak_06:accepted_values ind_anak_07:accepted_values ind_anak_08:accepted_values ind_anak_09:accepted_values ind_anak_10:accepted_values ind_paud:accepted_values",
+    "fct_intervention_delivered": "delivery_key:not_null delivery_key:unique intervention_code:not_null service_date:not_null",
+    "mart_convergence_scorecard": "wilayah_level:accepted_values",
+    "mart_convergence_scorecard_indicators": "target_group:accepted_values wilayah_level:accepted_values",
+    "mart_risk_factor_profile": "wilayah_level:accepted_values",
+    "mart_situation_analysis": "wilayah_level:accepted_values",
+    "mart_source_freshness": "source:unique",
+    "mart_stunting_prevalence_monthly": "wilayah_level:accepted_values",
+    "mart_target_progress": "source_type:accepted_values",
+}  # fmt: skip
+
+
+def test_the_rules_left_to_dbt_are_still_dbt_tests() -> None:
+    wanted = {(table, *item.split(":")) for table, items in LEFT_TO_DBT.items() for item in items.split()}
+    assert len(wanted) == 53
+    assert sorted(wanted - gate_rules.dbt_column_tests()) == []

@@ -1,4 +1,4 @@
-"""Bookkeeping shared by the file loaders (e-PPGBM exports, BKKBN family data).
+"""The shared file loader (e-PPGBM exports, BKKBN family data) and its bookkeeping.
 
 Every delivered file gets one row in ops.file_loads per attempt: loaded (with rows read = loaded +
 quarantined), skipped (same content already loaded) or rejected (with the reason). A file's loaded
