@@ -242,11 +242,6 @@ def pupr_api_url() -> str:
     return _required("KONVERGENSI_PUPR_API_URL", "base URL of the public-works (DPUPR) GeoJSON API").rstrip("/")
 
 
-def max_stale_days() -> float:
-    """How long a source may keep failing before the gate fails the night (default 3 days)."""
-    return _number("KONVERGENSI_MAX_STALE_DAYS", 3.0)
-
-
 def http_timeout_seconds() -> float:
     """Per-request timeout of the source HTTP client: connect, and each wait for data."""
     return _number("KONVERGENSI_HTTP_TIMEOUT_SECONDS", 30.0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from konvergensi.extract import SourceRejected, SourceUnavailable, extract_source, source_freshness
+from konvergensi.extract import SourceRejected, SourceUnavailable, extract_source
 from konvergensi.extract import sources as extract_sources
 from konvergensi.extract.http import RetryPolicy
 from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
@@ -127,17 +127,15 @@ def test_a_source_down_half_way_changes_nothing(fake: FakeSources, fresh_databas
     fake.down = True
     with pytest.raises(SourceUnavailable, match="HTTP 503"):
         extract_source("services", "night-3", url=url, policy=FAST)
-    with psycopg.connect(url) as connection:
-        freshness = {f.source: f for f in source_freshness(connection)}
-    assert freshness["services"].is_stale and not freshness["services"].never_loaded
-    assert freshness["services"].latest_status == "failed" and "HTTP 503" in freshness["services"].latest_error
-    assert not freshness["services"].exceeds(3.0)
-    assert freshness["dtsen"].never_loaded and freshness["dtsen"].exceeds(3.0)
+    # what mart_source_freshness reads: the latest finished attempt failed, an earlier one loaded
+    attempts = _extracts(url, "services")
+    assert attempts[-1][0] == "failed" and "HTTP 503" in attempts[-1][6]
+    assert [attempt[0] for attempt in attempts] == ["loaded", "failed", "failed"]
+    assert _extracts(url, "dtsen") == []
 
     fake.down = False
     extract_source("services", "night-4", url=url, policy=FAST)
-    with psycopg.connect(url) as connection:
-        assert not {f.source: f for f in source_freshness(connection)}["services"].is_stale
+    assert _extracts(url, "services")[-1][0] == "loaded"
     assert _rows(url, "select count(*) from raw.mch_services") == [(4,)]
 
 

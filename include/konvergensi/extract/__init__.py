@@ -1,12 +1,12 @@
 """Extractors for the pulled convergence sources: services API, DTSEN, public-works GeoJSON.
 
 Entry points: `extract_source(name, run_id)` (one source, one extract, one transaction),
-`SOURCES` (the registry of source names) and `source_freshness(connection)`.
+`SOURCES` (the registry of source names). How fresh each source is, is dbt's
+`mart_source_freshness` (from ops.source_extracts), which the quality gate checks.
 """
 
 from konvergensi.extract.errors import ExtractError, SourceRejected, SourceUnavailable
 from konvergensi.extract.framework import ExtractReport, extract_source
-from konvergensi.extract.freshness import SourceFreshness, source_freshness
 from konvergensi.extract.sources import CONFIGURED_BY, SOURCES, is_configured
 
 __all__ = [
@@ -14,10 +14,8 @@ __all__ = [
     "SOURCES",
     "ExtractError",
     "ExtractReport",
-    "SourceFreshness",
     "SourceRejected",
     "SourceUnavailable",
     "extract_source",
     "is_configured",
-    "source_freshness",
 ]
