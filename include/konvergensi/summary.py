@@ -12,6 +12,11 @@ import psycopg
 
 BAR_WIDTH = 30
 
+# The city as the published marts spell it; written here once, passed to the queries as parameters.
+CITY_LEVEL = "kota"  # wilayah_level of the convergence marts (scorecard, target progress, ...)
+PREVALENCE_CITY_LEVEL = "city"  # wilayah_level of mart_stunting_prevalence_monthly
+LINKAGE_CITY_ROW = "CITY"  # kelurahan_code of mart_linkage_rates' city-wide row
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> str:
     """A fixed-width text table; `align` has one 'l' or 'r' per column (numbers right by default)."""
@@ -223,8 +228,9 @@ def _linkage(connection: psycopg.Connection) -> str:
     rows = connection.execute(
         """
         select source, records, linked, ambiguous, unlinked, link_rate_pct::float
-        from marts.mart_linkage_rates where kelurahan_code = 'CITY' order by source
-        """
+        from marts.mart_linkage_rates where kelurahan_code = %s order by source
+        """,
+        (LINKAGE_CITY_ROW,),
     ).fetchall()
     lines = ["Family linkage, city-wide (exact keys first, then documented fallbacks; ambiguous never forced)"]
     lines.append(table(["source", "records", "linked", "ambiguous", "unlinked", "linked %", ""],
@@ -234,7 +240,7 @@ def _linkage(connection: psycopg.Connection) -> str:
 
 def _convergence(connection: psycopg.Connection) -> str:
     latest = connection.execute(
-        "select max(quarter) from marts.mart_convergence_scorecard where wilayah_level = 'kota'"
+        "select max(quarter) from marts.mart_convergence_scorecard where wilayah_level = %s", (CITY_LEVEL,)
     ).fetchone()[0]
     if latest is None:
         return "No convergence scorecard yet.\n"
@@ -243,12 +249,12 @@ def _convergence(connection: psycopg.Connection) -> str:
         select quarter, is_partial_quarter, cutoff_date, wilayah_name, women_level::float, children_level::float,
                combined_level::float
         from marts.mart_convergence_scorecard
-        where wilayah_level in ('kecamatan', 'kota')
-          and quarter in (%s, (select max(quarter) from marts.mart_convergence_scorecard
-                               where wilayah_level = 'kota' and not is_partial_quarter))
-        order by quarter desc, wilayah_level = 'kota', wilayah_name
+        where wilayah_level in ('kecamatan', %(city)s)
+          and quarter in (%(latest)s, (select max(quarter) from marts.mart_convergence_scorecard
+                                       where wilayah_level = %(city)s and not is_partial_quarter))
+        order by quarter desc, wilayah_level = %(city)s, wilayah_name
         """,
-        (latest,),
+        {"latest": latest, "city": CITY_LEVEL},
     ).fetchall()
     columns = {row[0] for row in connection.execute(
         "select column_name from information_schema.columns where table_schema = 'marts' "
@@ -258,9 +264,9 @@ def _convergence(connection: psycopg.Connection) -> str:
         no_data = connection.execute(
             """
             select max(women_indicators_without_data), max(children_indicators_without_data)
-            from marts.mart_convergence_scorecard where wilayah_level = 'kota' and quarter = %s
+            from marts.mart_convergence_scorecard where wilayah_level = %s and quarter = %s
             """,
-            (latest,),
+            (CITY_LEVEL, latest),
         ).fetchone()
     lines = []
     for quarter in dict.fromkeys(r[0] for r in rows):
@@ -282,12 +288,13 @@ def _targets(connection: psycopg.Connection) -> str:
         """
         select source_name, period_label, prevalence_pct::float, city_target_pct::float
         from marts.mart_target_progress
-        where wilayah_level = 'kota'
+        where wilayah_level = %(city)s
           and (source_type <> 'register'
                or period_start = (select max(period_start) from marts.mart_target_progress
-                                  where source_type = 'register' and wilayah_level = 'kota'))
+                                  where source_type = 'register' and wilayah_level = %(city)s))
         order by source_type = 'register' desc, year desc, source_name
-        """
+        """,
+        {"city": CITY_LEVEL},
     ).fetchall()
     lines = ["Kota Pekalongan against its targets (register and surveys side by side, never mixed; target 2026: 0%)"]
     lines.append(table(["source", "period", "stunting %", "city target %", ""],
@@ -305,7 +312,8 @@ def _describe(finding: dict) -> str:
 
 def _prevalence(connection: psycopg.Connection) -> str:
     month = connection.execute(
-        "select max(month_start) from marts.mart_stunting_prevalence_monthly where wilayah_level = 'city'"
+        "select max(month_start) from marts.mart_stunting_prevalence_monthly where wilayah_level = %s",
+        (PREVALENCE_CITY_LEVEL,),
     ).fetchone()[0]
     if month is None:
         return "No prevalence published yet."
@@ -314,10 +322,10 @@ def _prevalence(connection: psycopg.Connection) -> str:
         select wilayah_name, stunting_pct::float, stunted, haz_denominator, severe_stunting_pct::float,
                wasting_pct::float, underweight_pct::float
         from marts.mart_stunting_prevalence_monthly
-        where month_start = %s and wilayah_level in ('kecamatan', 'city')
-        order by wilayah_level = 'city', wilayah_name
+        where month_start = %(month)s and wilayah_level in ('kecamatan', %(city)s)
+        order by wilayah_level = %(city)s, wilayah_name
         """,
-        (month,),
+        {"month": month, "city": PREVALENCE_CITY_LEVEL},
     ).fetchall()
     top = max((r[1] or 0 for r in rows), default=0)
     out = [f"Stunting prevalence (e-PPGBM register, latest measurement per child) — {month:%B %Y}"]
@@ -331,8 +339,9 @@ def _prevalence(connection: psycopg.Connection) -> str:
     trend = connection.execute(
         """
         select month_start, stunting_pct::float from marts.mart_stunting_prevalence_monthly
-        where wilayah_level = 'city' order by month_start desc limit 12
-        """
+        where wilayah_level = %s order by month_start desc limit 12
+        """,
+        (PREVALENCE_CITY_LEVEL,),
     ).fetchall()[::-1]
     if trend:
         out.append("\nCity stunting prevalence by month")
