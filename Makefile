@@ -37,7 +37,7 @@ LINKAGE_MONTHS ?= 12
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help setup run airflow browser test test-unit bench psql stop clean
+.PHONY: help setup run airflow browser test test-unit bench psql stop clean gate-rules
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
@@ -47,6 +47,7 @@ help:
 	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
 	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
+	@echo "make gate-rules                                   regenerate the GX files from expectations/gate_rules.yml"
 	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
 
 $(VENV)/.installed: requirements.txt
@@ -88,6 +89,9 @@ test: setup browser
 
 test-unit: setup
 	@$(PY) -m pytest -m unit tests
+
+gate-rules: $(VENV)/.installed
+	@$(PY) -m konvergensi.gate_rules generate
 
 bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)

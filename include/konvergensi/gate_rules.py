@@ -8,7 +8,7 @@ files from them. The generated files stay committed (GX reads them, reviewers re
 unit test fails when they differ from what this module makes of gate_rules.yml, so nobody edits
 them by hand:
 
-    python -m konvergensi.gate_rules generate   # rewrite the GX files from gate_rules.yml
+    python -m konvergensi.gate_rules generate   # rewrite the GX files from gate_rules.yml (make gate-rules)
     python -m konvergensi.gate_rules check      # exit 1 and name the files that are out of date
 
 Which layer owns which rule (also in expectations/README.md):

@@ -139,3 +139,9 @@ def test_the_rules_left_to_dbt_are_still_dbt_tests() -> None:
     wanted = {(table, *item.split(":")) for table, items in LEFT_TO_DBT.items() for item in items.split()}
     assert len(wanted) == 53
     assert sorted(wanted - gate_rules.dbt_column_tests()) == []
+
+
+def test_suites_name_the_installed_great_expectations() -> None:
+    from importlib.metadata import version
+
+    assert gate_rules.GX_VERSION == version("great_expectations"), "upgrade GX_VERSION, then make gate-rules"
