@@ -100,6 +100,7 @@ def konvergensi_nightly():
         default_args={"retries": 0},
     )
     transform_build.report_nodes_after_the_build(transform)
+    transform_build.push_only_finished_node_events()
 
     @task(retries=0)
     def quality_gate() -> dict:

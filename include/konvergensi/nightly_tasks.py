@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 PULLED_SOURCES = ("services", "pregnancies", "dtsen", "pupr_surveys", "pupr_projects")
 # Whole-extract attempts before a source counts as down tonight (each HTTP request retries on its own too).
 EXTRACT_ATTEMPTS = 3
-EXTRACT_PAUSE_SECONDS = 5.0
+EXTRACT_PAUSE_SECONDS = 5.0  # the default of KONVERGENSI_EXTRACT_PAUSE_SECONDS
 
 
 def configuration(source: str, run_id: str, landing_dir: str | None = None) -> str | None:
@@ -126,7 +126,7 @@ def extract(source: str, run_id: str) -> dict[str, object]:
                             source, attempt, down)
                 return {"source": source, "status": "stale", "error": str(down)}
             log.warning("%s unavailable (attempt %d of %d), trying again: %s", source, attempt, EXTRACT_ATTEMPTS, down)
-            time.sleep(EXTRACT_PAUSE_SECONDS * attempt)
+            time.sleep(settings.extract_pause_seconds(EXTRACT_PAUSE_SECONDS) * attempt)
     summary = report.as_dict()
     log.info(
         "%s: %s records read = %s loaded + %s quarantined (%s page(s), watermark %s → %s)",

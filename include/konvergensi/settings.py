@@ -264,3 +264,8 @@ def http_max_backoff_seconds() -> float:
 def http_retry_after_cap_seconds() -> float:
     """A server's Retry-After is honoured up to this many seconds."""
     return _number("KONVERGENSI_HTTP_RETRY_AFTER_CAP_SECONDS", 120.0)
+
+
+def extract_pause_seconds(default: float) -> float:
+    """Pause before a down source's next whole-extract attempt, times the attempt number (tests shorten it)."""
+    return _number("KONVERGENSI_EXTRACT_PAUSE_SECONDS", default)

@@ -20,6 +20,12 @@ Two adjustments to Cosmos' wiring, made by `report_nodes_after_the_build`:
   failed, so it is upstream_failed), the node tasks are skipped: the failed load is the night's
   failure, not a hundred node tasks timing out.
 
+And one adjustment to what the producer writes, made by `push_only_finished_node_events`: Cosmos
+rewrites a node's event XCom at each of its lifecycle events (start, compiling, executing,
+finished): four writes per node, about 2,400 a night, each a round trip to Airflow's execution API
+made while holding the lock every dbt thread's callback takes. Only the last one is ever read (a
+node task logs it when it reports), so only NodeFinished and the error events are pushed.
+
 `record_run_results` runs after the build (a Cosmos callback) and stores the split between the
 SQL dbt ran and everything else the task spent, in ops.transform_runs.
 """
@@ -38,6 +44,8 @@ PRODUCER_TASK = "dbt_producer_watcher"
 # A node task looks up its node's status once the build is over: it never needs to wait for it.
 # Non-deferrable with a short timeout: a status missing after the build fails the node's task at once.
 NODE_TASK_SETTINGS = {"deferrable": False, "poke_interval": 1, "timeout": 3}
+# The node lifecycle event whose XCom a node task reads (Cosmos also pushes NodeStart, NodeCompiling, NodeExecuting).
+PUSHED_NODE_EVENTS = frozenset({"NodeFinished"})
 
 
 def report_nodes_after_the_build(group: Any) -> None:
@@ -55,6 +63,13 @@ def report_nodes_after_the_build(group: Any) -> None:
         if not task.upstream_task_ids & tasks.keys():
             producer >> task
             task.trigger_rule = TriggerRule.ONE_DONE  # the producer succeeded or failed; skipped if it never ran
+
+
+def push_only_finished_node_events() -> None:
+    """Let the producer push a node's event XCom when it finishes (or fails), not at every step (see module doc)."""
+    from cosmos.operators._watcher import base
+
+    base._DBT_EVENT_ALLOWLIST = base._DBT_ERROR_EVENTS_TYPES | PUSHED_NODE_EVENTS
 
 
 def _tasks(group: Any) -> list[Any]:

@@ -80,6 +80,9 @@ def city(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[
                 KONVERGENSI_DTSEN_URL=dtsen_url,
                 KONVERGENSI_HTTP_BACKOFF_SECONDS="0.2",
                 KONVERGENSI_HTTP_TIMEOUT_SECONDS="10",
+                # a source that is down is retried as in production, only without waiting seconds between tries
+                KONVERGENSI_HTTP_RETRY_AFTER_CAP_SECONDS="0.2",
+                KONVERGENSI_EXTRACT_PAUSE_SECONDS="0.2",
                 AIRFLOW_HOME=str(airflow_home),
                 PYTHONPATH=str(PROJECT / "include"),
                 **dbt_env(test_database_url),

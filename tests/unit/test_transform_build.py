@@ -63,3 +63,32 @@ def test_one_build_and_every_node_task_after_it(dag) -> None:
     # nothing in the DAG invokes dbt but the producer
     assert [t.task_id for t in dag.tasks if t.task_id.startswith("transform.") and hasattr(t, "base_cmd")
             and not hasattr(t, "producer_task_id")] == [producer.task_id]
+
+
+class PushedXComs:
+    """Records what the producer's event handler pushes (stands in for the task instance's XCom backend)."""
+
+    def __init__(self) -> None:
+        self.pushed: list[tuple[str, dict]] = []
+
+    def xcom_push(self, key: str, value: dict) -> None:
+        self.pushed.append((key, value))
+
+
+def test_the_producer_pushes_a_node_event_only_when_the_node_finishes(dag) -> None:
+    from cosmos.operators._watcher.base import _process_dbt_log_event
+
+    node = {"unique_id": "model.konvergensi.dim_child", "node_status": "started", "node_started_at": "2026-11-02T01:00:00Z"}
+    target = PushedXComs()
+    for name in ("NodeStart", "NodeCompiling", "NodeExecuting"):
+        _process_dbt_log_event(target, {"info": {"name": name, "msg": name}, "data": {"node_info": node}})
+    assert target.pushed == []
+    finished = dict(node, node_status="success", node_finished_at="2026-11-02T01:00:03Z")
+    _process_dbt_log_event(target, {"info": {"name": "NodeFinished"}, "data": {"node_info": finished,
+                                                                              "run_result": {"message": "SELECT 9"}}})
+    failed = dict(node, node_status="error")
+    _process_dbt_log_event(target, {"info": {"name": "RunResultError", "msg": "division by zero"},
+                                    "data": {"node_info": failed}})
+    assert [(value["status"], value["msg"]) for _, value in target.pushed] == [("success", "SELECT 9"),
+                                                                                ("error", "division by zero")]
+    assert {key for key, _ in target.pushed} == {"model__konvergensi__dim_child_dbt_event"}
