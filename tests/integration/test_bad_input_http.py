@@ -30,6 +30,7 @@ import pytest
 from konvergensi.extract import SourceRejected, SourceUnavailable, extract_source
 from konvergensi.extract import sources as extract_sources
 from konvergensi.extract.http import RetryPolicy
+from tests.fixtures.sources.dtsen_register import DTSEN_DDL
 from tests.fixtures.sources.fake_http import FakeSources, load_fixture
 
 pytestmark = pytest.mark.integration
@@ -46,33 +47,6 @@ CLEARED = ", ".join(
     [*(t for tables in RAW_TABLES.values() for t in tables),
      "raw.source_quarantine", "ops.source_watermarks", "ops.source_extracts"]
 )  # fmt: skip
-DTSEN_DDL = """
-drop schema if exists dtsen cascade;
-create schema dtsen;
-create table dtsen.rumah_tangga (
-    id_rt text primary key, no_kk text, kode_kelurahan text, nama_kelurahan text, alamat text, rt text, rw text,
-    desil smallint, b302_luas_lantai numeric, b303_lantai text, b304_dinding smallint, b305_atap smallint,
-    b306a_air_minum smallint, b309a_fasilitas_bab smallint, b309b_jenis_kloset smallint,
-    b310_pembuangan_akhir smallint, jumlah_art smallint, periode_pemutakhiran text, updated_at timestamptz);
-create table dtsen.anggota_rumah_tangga (
-    id_art text primary key, id_rt text, nik text, nama text, b409_hubungan smallint, jenis_kelamin smallint,
-    tgl_lahir date, b411_akta_lahir smallint, b417_lapangan_usaha smallint, b418_status_pekerjaan smallint,
-    b427_catatan_kms smallint, b431a_jaminan_kesehatan smallint, status_keberadaan smallint, updated_at timestamptz);
-create table dtsen.penerimaan_program (
-    id_rt text, program text, tahun smallint, bulan smallint, updated_at timestamptz,
-    primary key (id_rt, program, tahun, bulan));
-insert into dtsen.rumah_tangga values
-    ('RT-001', '3375010101200001', '33.75.01.1002', 'Medono', 'Jl. Mawar 1', '001', '002', 2, 36.5, '1', 1, 1,
-     3, 1, 1, 1, 4, '2026-Q1', '2026-01-10 10:00+07'),
-    ('RT-002', '3375010101200002', '33.75.01.1002', 'Medono', 'Jl. Melati 4', '003', '001', 4, 18, '2', 2, 3,
-     9, 4, 3, 5, 6, '2026-Q1', '2026-01-11 10:00+07');
-insert into dtsen.anggota_rumah_tangga values
-    ('ART-001', 'RT-001', '3375011203900001', 'Ahmad', 1, 1, '1990-03-12', 1, 5, 3, 3, 1, 1, '2026-01-10 10:00+07'),
-    ('ART-002', 'RT-001', '3375014507950001', 'Siti Rahayu', 2, 2, '1995-07-05', 1, 26, 7, 3, 1, 1, '2026-01-10 10:00+07'),
-    ('ART-003', 'RT-002', '3375010805880002', 'Budi', 1, 1, '1988-08-08', 1, 1, 1, 3, 1, 1, '2026-01-11 10:00+07');
-insert into dtsen.penerimaan_program values
-    ('RT-001', 'PKH', 2026, 1, '2026-01-10 10:00+07'), ('RT-002', 'BPNT', 2026, 1, '2026-01-11 10:00+07');
-"""
 
 
 @dataclass

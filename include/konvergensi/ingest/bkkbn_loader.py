@@ -46,7 +46,6 @@ from konvergensi.ingest.file_loads import (
 )
 from konvergensi.ingest.readers import HEADER_SEARCH_ROWS, HeaderCandidate, _detect_encoding, title_text
 from konvergensi.pseudonyms import Pseudonymiser
-from konvergensi.settings import pseudonym_key
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +142,7 @@ class BkkbnLoader:
         self.run_id = run_id
         self.landing_dir = landing_dir
         now = datetime.now(UTC) if today is None else datetime.combine(today, datetime.min.time(), UTC)
-        self.context = MappingContext(now, Pseudonymiser(pseudonym_key()))
+        self.context = MappingContext(now, Pseudonymiser.for_warehouse(connection))
 
     def run(self) -> IngestReport:
         files = discover_bkkbn_files(self.landing_dir)

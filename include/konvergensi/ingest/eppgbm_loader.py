@@ -33,7 +33,6 @@ from konvergensi.ingest.file_loads import (
 )
 from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
 from konvergensi.pseudonyms import Pseudonymiser
-from konvergensi.settings import pseudonym_key
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ class EppgbmLoader:
         self.run_id = run_id
         self.landing_dir = landing_dir
         self.chunk_rows = chunk_rows
-        self.pseudonyms = Pseudonymiser(pseudonym_key())
+        self.pseudonyms = Pseudonymiser.for_warehouse(connection)
 
     def run(self) -> IngestReport:
         files = discover_files(self.landing_dir)
