@@ -269,6 +269,10 @@ def rekey(connection: psycopg.Connection, old_key: bytes, new_key: bytes) -> Rek
         for table in ("ops.load_batches", "ops.source_extracts"):
             connection.execute(sql.SQL("update {} set pseudonym_key_id = %s where pseudonym_key_id = %s").format(
                 sql.Identifier(*table.split("."))), (new.key_id, old.key_id))
+        connection.execute(  # the erased people's pseudonyms, so that erasures still apply (konvergensi.retention)
+            "update ops.erasure_log e set key_id = %s, subject_keys = array("
+            "select coalesce(m.new, u.k) from unnest(e.subject_keys) with ordinality u(k, n) "
+            "left join rekey_map m on m.old = u.k order by u.n) where key_id = %s", (new.key_id, old.key_id))
         connection.execute(
             "insert into ops.pseudonym_rekeys (old_key_id, new_key_id, pseudonyms, rows_by_table, dropped) "
             "values (%s, %s, %s, %s, %s)",

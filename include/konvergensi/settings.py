@@ -306,3 +306,13 @@ def http_retry_after_cap_seconds() -> float:
 def http_max_response_bytes() -> int:
     """The largest source HTTP response body read (default 64 MiB); a larger one fails the extract."""
     return int(_number("KONVERGENSI_HTTP_MAX_RESPONSE_BYTES", 64 << 20))
+
+
+def retention_months() -> int | None:
+    """KONVERGENSI_RETENTION_MONTHS: identifiable rows older than this are removed; unset, nothing is."""
+    raw = os.environ.get("KONVERGENSI_RETENTION_MONTHS", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"KONVERGENSI_RETENTION_MONTHS={raw!r} is not a whole number of months (1 or more)")
+    return int(raw)

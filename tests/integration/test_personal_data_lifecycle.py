@@ -1,4 +1,4 @@
-"""The pseudonym key, for real: the key id is recorded, a night with another key refuses, rekey changes it.
+"""Personal data over its life, for real: the pseudonym key and rekey, erasure of one person, retention.
 
 A small warehouse is loaded by the production loaders with key A (e-PPGBM exports, BKKBN, the
 services and public-works APIs from the local fake server, DTSEN from a schema beside it) and dbt
@@ -7,15 +7,24 @@ rekey` then moves the warehouse from A to B in one transaction; every raw pseudo
 its identifier, none is left from A, the row counts are unchanged, the derived tables (identity,
 snapshots, marts) carry the same keys mapped, and the next night — an extract and a dbt build with
 key B — works and links the same people.
+
+Then one person is erased by NIK (`python -m konvergensi.retention erase`): no raw row holds the
+NIK any more, no derived row one of the person's pseudonyms, the audit row holds no NIK, and a
+later export bringing the person back is erased again by `reapply-erasures`. Last, a retention
+run removes every identifiable row of events before its cutoff, with the derived rows of the
+people who leave raw, after keeping the published aggregates. (The tests of this module share one
+warehouse and run in order.)
 """
 
 from __future__ import annotations
 
 import os
+import json
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -27,6 +36,8 @@ from konvergensi.extract import sources as extract_sources
 from konvergensi.extract.http import RetryPolicy
 from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
 from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
+from konvergensi import publish as publishing
+from konvergensi import retention, roles
 from konvergensi.pseudonyms import RAW_PSEUDONYMS, KeyMismatch, Pseudonymiser, key_id
 from konvergensi.settings import dbt_env
 from tests.conftest import TEST_PSEUDONYM_KEY
@@ -189,3 +200,118 @@ def test_rekey_changes_every_pseudonym_consistently_and_the_next_night_builds(lo
     derived_next = _derived_keys(url)
     for name in ("identity.child_identity.child_key",):
         assert derived_next[name] == derived_after[name], name  # the same children, under the same new keys
+
+
+ERASED_NIK = "3375014507950001"  # Siti Rahayu: a service target, a DTSEN member, a BKKBN wife
+
+
+def _holding(url: str, needle: str) -> dict[str, int]:
+    """raw table -> rows whose text contains `needle` (any column)."""
+    tables = [t for (t,) in _rows(url, "select table_name from information_schema.tables where table_schema = 'raw' "
+                                       "and table_type = 'BASE TABLE' order by 1")]
+    found = {}
+    with psycopg.connect(url) as connection:
+        for table in tables:
+            query = sql.SQL("select count(*) from {} as t where strpos(t::text, %s) > 0").format(sql.Identifier("raw", table))
+            (count,) = connection.execute(query, (needle,)).fetchone()
+            if count:
+                found[f"raw.{table}"] = count
+    return found
+
+
+def _carrying(url: str, keys: set[str]) -> dict[str, int]:
+    """derived schema.table.column -> rows carrying one of `keys` (every table dbt builds)."""
+    from konvergensi.retention import _derived_key_columns
+
+    found = {}
+    with psycopg.connect(url) as connection:
+        for schema, table, column in _derived_key_columns(connection):
+            query = sql.SQL("select count(*) from {} where {} = any(%s)").format(sql.Identifier(schema, table), sql.Identifier(column))
+            if n := connection.execute(query, (sorted(keys),)).fetchone()[0]:
+                found[f"{schema}.{table}.{column}"] = n
+    return found
+
+
+def _cli(url: str, *arguments: str) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, WAREHOUSE_URL=url, KONVERGENSI_PSEUDONYM_KEY=NEW_KEY)
+    return subprocess.run([sys.executable, "-m", "konvergensi.retention", *arguments], env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_erasure_removes_one_person_everywhere_and_again_after_a_later_export(
+        loaded: dict, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    url = loaded["url"]
+    monkeypatch.setenv("KONVERGENSI_PSEUDONYM_KEY", NEW_KEY)  # the key since the rekey above
+    key = Pseudonymiser(bytes.fromhex(NEW_KEY)).one("nik:" + ERASED_NIK)
+    held = _holding(url, ERASED_NIK)
+    assert {"raw.mch_services", "raw.dtsen_members", "raw.bkkbn_families"} <= set(held), held
+    carried = _carrying(url, {key})
+    assert carried, "the person should be in some derived table before"
+    services_before = _rows(url, "select count(*), count(*) filter (where nik_key = '%s') from raw.mch_services" % key)[0]
+
+    erased = _cli(url, "erase", "--nik", ERASED_NIK, "--reference", "Surat 12/PDP/2026")
+    with capsys.disabled():
+        print("\n" + erased.stdout)
+    assert erased.returncode == 0, erased.stderr
+    assert _holding(url, ERASED_NIK) == {}
+    assert _carrying(url, {key}) == {}
+    assert _rows(url, "select count(*) from raw.mch_services")[0][0] == services_before[0] - services_before[1]
+    (log,), = _rows(url, "select row_to_json(e)::text from ops.erasure_log e")
+    assert ERASED_NIK not in log and key in log
+    counts = json.loads(log)["rows_by_table"]
+    assert counts["raw.mch_services"] == services_before[1] and counts["raw.dtsen_members"] == 1
+    assert counts["raw.bkkbn_families"] == 1  # her NIK and name cleared from the family row, the family stays
+    assert _rows(url, "select count(*) from raw.bkkbn_families where wife_nik_key is null and wife_name is null "
+                      "and source_row = 2") == [(1,)]
+
+    # a later export brings her back: erased again from the log's pseudonyms alone
+    loaded["fake"].upsert("layanan", {**load_fixture("layanan.json")[1], "updated_at": "2026-03-07T10:00:00+07:00"})
+    extract_source("services", "night-3", url=url, policy=FAST)
+    # LYN-0002 re-sent, and LYN-0100 (hers too, added above) inside the extract's re-read window
+    assert _rows(url, "select count(*) from raw.mch_services where nik_key = '%s'" % key) == [(2,)]
+    again = _cli(url, "reapply-erasures")
+    assert again.returncode == 0, again.stderr
+    assert "raw.mch_services" in again.stdout
+    assert _rows(url, "select count(*) from raw.mch_services where nik_key = '%s'" % key) == [(0,)]
+    refused = _cli(url, "erase", "--nik", "12345", "--reference", "x")
+    assert refused.returncode == 2 and "not 16 digits" in refused.stderr
+
+
+def test_retention_removes_old_identifiable_rows_and_keeps_the_aggregates(loaded: dict) -> None:
+    url = loaded["url"]
+    unset = _cli(url, "run")
+    assert unset.returncode == 0 and "nothing removed" in unset.stdout
+    today, months = date(2026, 4, 2), 1
+    cutoff = retention.cutoff_for(months, today)
+    assert cutoff == date(2026, 3, 2)
+    old = {}
+    for table, day in retention.EVENT_DAY.items():
+        query = sql.SQL("select count(*) filter (where {day} < %s), count(*) from {table} as t").format(
+            day=sql.SQL(day), table=sql.Identifier(*table.split(".")))
+        with psycopg.connect(url) as connection:
+            old[table] = connection.execute(query, (cutoff,)).fetchone()
+    assert old["raw.eppgbm_measurements"][0] > 0 and old["raw.mch_services"][0] > 0, old
+    keys_before = {k for pairs in _pairs(url).values() for _, k in pairs}
+    # the second night's marts published (the gate's verdict recorded as in test_roles), as the transformer
+    with psycopg.connect(url) as connection:
+        connection.execute("insert into ops.gate_runs (run_id, schema_name, success) values ('night-2', 'marts_audit', true)")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WAREHOUSE_URL", roles.role_url(roles.TRANSFORMER, url))
+        publishing.publish("night-2")
+    aggregates = sum(_rows(url, sql.SQL("select count(*) from {}").format(sql.Identifier("marts", t)))[0][0]
+                     for (t,) in _rows(url, "select table_name from information_schema.tables "
+                                            "where table_schema = 'marts' and table_name like 'mart\\_%'"))
+    with psycopg.connect(url, autocommit=True) as connection:
+        run_id, _, outcome = retention.run_retention(connection, months, today)
+    print("\n".join(outcome.lines(f"retention before {cutoff}")))
+    for table, (older, total) in old.items():
+        query = sql.SQL("select count(*) filter (where {day} < %s), count(*) from {table} as t").format(
+            day=sql.SQL(old_day := retention.EVENT_DAY[table]), table=sql.Identifier(*table.split(".")))
+        with psycopg.connect(url) as connection:
+            assert connection.execute(query, (cutoff,)).fetchone() == (0, total - older), (table, old_day)
+        assert outcome.rows_by_table.get(table, 0) == older, table
+    gone = keys_before - {k for pairs in _pairs(url).values() for _, k in pairs}
+    assert gone and _carrying(url, gone) == {}
+    assert _rows(url, "select aggregates_kept, cutoff from ops.retention_runs where retention_run_id = %d" % run_id) == [
+        (aggregates, cutoff)]
+    assert aggregates > 0
