@@ -23,6 +23,10 @@ from konvergensi import roles
 # whatever data directory those use; never the developer's generated ones.
 for _role in roles.ROLES:
     os.environ.setdefault(roles.password_variable(_role), f"test-{secrets.token_hex(8)}")
+# The pseudonym key of every test and subprocess (fixtures of a wider scope run before the one below);
+# a night without a key refuses to start, and tests never create or read the developer's key file.
+TEST_PSEUDONYM_KEY = "00" * 16 + "11" * 16
+os.environ["KONVERGENSI_PSEUDONYM_KEY"] = TEST_PSEUDONYM_KEY
 
 
 def _with_database(url: str, database: str) -> str:
@@ -71,4 +75,4 @@ def fresh_database_url(server_url: str) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _test_pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fixed key so tests never create or read the developer's key file."""
-    monkeypatch.setenv("KONVERGENSI_PSEUDONYM_KEY", "00" * 16 + "11" * 16)
+    monkeypatch.setenv("KONVERGENSI_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)

@@ -165,10 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     landing = (args.landing_dir or settings.landing_dir()).resolve()
-    try:  # a setting naming an unknown source stops the night before anything runs
+    try:  # a setting naming an unknown source, or real exports without the pseudonym key, stop the night at once
         if args.simulate:
+            os.environ[settings.DEVELOPMENT_KEY_SETTING] = "1"  # simulated people: a generated key will do
             settings.named_sources()  # the simulated servers provide the URLs
         else:
+            settings.pseudonym_key()
             configured = settings.configured_sources(landing)
             print(f"Configured sources: {', '.join(configured)} ({settings.SOURCES_SETTING}; "
                   "see docs/convergence-sources.md)", flush=True)

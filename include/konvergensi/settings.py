@@ -102,21 +102,53 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
     }
 
 
-def pseudonym_key() -> bytes:
-    """The HMAC key for pseudonyms.
+PSEUDONYM_KEY_SETTING = "KONVERGENSI_PSEUDONYM_KEY"
+# Set by the simulated night (`make run` without LANDING_DIR): a development key may be generated.
+DEVELOPMENT_KEY_SETTING = "KONVERGENSI_DEVELOPMENT_KEY"
 
-    Production sets KONVERGENSI_PSEUDONYM_KEY (hex). For local development a random key is generated
-    once into the data directory (ignored by git); losing it changes every pseudonym, so back it up
-    wherever real data is loaded.
+
+def parse_pseudonym_key(value: str, name: str = PSEUDONYM_KEY_SETTING) -> bytes:
+    """A key given as hex, at least 16 bytes (64 hex characters recommended)."""
+    try:
+        key = bytes.fromhex(value.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} is not hexadecimal (generate one: python -m konvergensi.pseudonyms new-key)") from None
+    if len(key) < 16:
+        raise ConfigurationError(f"{name} is {len(key)} bytes; a pseudonym key needs at least 16 (64 hex characters recommended)")
+    return key
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key for pseudonyms, from KONVERGENSI_PSEUDONYM_KEY (hex).
+
+    A night with real exports refuses to start without it (ConfigurationError): a key generated on
+    the fly would be lost with the machine and would give every child new pseudonyms. Only the
+    simulated night (KONVERGENSI_DEVELOPMENT_KEY=1, set by `make run` without LANDING_DIR) may use a
+    key generated once into the ignored data directory, created with mode 0600 from the start.
     """
-    value = os.environ.get("KONVERGENSI_PSEUDONYM_KEY")
-    if value:
-        return bytes.fromhex(value.strip())
+    value = os.environ.get(PSEUDONYM_KEY_SETTING, "")
+    if value.strip():
+        return parse_pseudonym_key(value)
+    if os.environ.get(DEVELOPMENT_KEY_SETTING, "").strip() != "1":
+        raise ConfigurationError(
+            f"{PSEUDONYM_KEY_SETTING} is not set: a night with real exports needs the city's pseudonym key "
+            "(64 hex characters; `python -m konvergensi.pseudonyms new-key` makes one). Keep it in the secret store "
+            "and back it up: another key gives every child a new pseudonym."
+        )
+    return development_pseudonym_key()
+
+
+def development_pseudonym_key() -> bytes:
+    """The simulated night's key in <data dir>/pseudonym.key, generated once (mode 0600 from its creation)."""
     key_file = data_dir() / "pseudonym.key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32) + "\n")
-        key_file.chmod(0o600)
-    return bytes.fromhex(key_file.read_text().strip())
+    try:
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return parse_pseudonym_key(key_file.read_text(), str(key_file))
 
 
 # Which sources this deployment has (see docs/convergence-sources.md) ---------------------------
@@ -269,3 +301,18 @@ def http_retry_after_cap_seconds() -> float:
 def extract_pause_seconds(default: float) -> float:
     """Pause before a down source's next whole-extract attempt, times the attempt number (tests shorten it)."""
     return _number("KONVERGENSI_EXTRACT_PAUSE_SECONDS", default)
+
+
+def http_max_response_bytes() -> int:
+    """The largest source HTTP response body read (default 64 MiB); a larger one fails the extract."""
+    return int(_number("KONVERGENSI_HTTP_MAX_RESPONSE_BYTES", 64 << 20))
+
+
+def retention_months() -> int | None:
+    """KONVERGENSI_RETENTION_MONTHS: identifiable rows older than this are removed; unset, nothing is."""
+    raw = os.environ.get("KONVERGENSI_RETENTION_MONTHS", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"KONVERGENSI_RETENTION_MONTHS={raw!r} is not a whole number of months (1 or more)")
+    return int(raw)

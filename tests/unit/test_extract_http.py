@@ -92,6 +92,21 @@ def test_401_and_404_fail_at_once_with_a_clear_message(fake: FakeSources) -> Non
 
 
 def test_a_body_that_is_not_json_names_the_url_and_page(fake: FakeSources) -> None:
-    fake.script = ["garbage"]
-    with pytest.raises(SourceRejected, match=r"services: page 7 at http://\S+/api/v1/layanan is not valid JSON"):
+    fake.script = ["garbage", "truncated"]
+    with pytest.raises(SourceRejected, match=r"services: page 7 at http://\S+/api/v1/layanan answered HTML \(application/json\), not JSON"):
         _client(fake, []).get_json(f"{fake.base_url}/api/v1/layanan", "page 7")
+    with pytest.raises(SourceRejected, match=r"services: page 8 at http://\S+/api/v1/layanan is not valid JSON"):
+        _client(fake, []).get_json(f"{fake.base_url}/api/v1/layanan", "page 8")
+
+
+def test_only_the_configured_origin_over_http_is_opened(fake: FakeSources) -> None:
+    client = JsonClient("services", RetryPolicy(attempts=1), base_url=f"{fake.base_url}/api/v1")
+    for url, reason in (
+        ("file:///etc/passwd", "not an http\\(s\\) URL"),
+        ("data:application/json,{}", "not an http\\(s\\) URL"),
+        (fake.base_url.replace("127.0.0.1", "localhost") + "/api/v1/layanan", "outside the configured source"),
+        (fake.base_url.replace("http:", "https:") + "/api/v1/layanan", "outside the configured source"),
+    ):
+        with pytest.raises(SourceRejected, match=f"services: page 1 at .*: refused: {reason}"):
+            client.get_json(url, "page 1")
+    assert fake.requests == []

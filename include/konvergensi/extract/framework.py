@@ -38,7 +38,6 @@ from konvergensi.extract.records import MappingContext, Unusable
 from konvergensi.extract.sources import SOURCES, FetchRun, Source
 from konvergensi.extract.targets import Target
 from konvergensi.pseudonyms import Pseudonymiser
-from konvergensi.settings import pseudonym_key
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +138,7 @@ class Extractor:
         started = time.perf_counter()
         extracted_at = datetime.now(UTC)
         name = self.source.name
+        pseudonymiser = Pseudonymiser.for_warehouse(self.connection)  # refuses a key other than the warehouse's
         with self.connection.transaction():
             row = self.connection.execute(
                 "select watermark from ops.source_watermarks where source = %s", (name,)
@@ -155,7 +155,7 @@ class Extractor:
         spools = {target.name: _Spool() for target in self.source.targets}
         loaded_ids, quarantine = _Spool(), _Spool()
         try:
-            newest = self._read(fetch, report, spools, loaded_ids, quarantine, MappingContext(extracted_at, Pseudonymiser(pseudonym_key())))
+            newest = self._read(fetch, report, spools, loaded_ids, quarantine, MappingContext(extracted_at, pseudonymiser))
             if newest is not None:
                 newest = min(newest, extracted_at)
                 report.watermark_to = max(newest, watermark) if watermark else newest

@@ -44,8 +44,9 @@ class FetchRun:
     clients: list[JsonClient] = field(default_factory=list)
     database_attempts: int = 0
 
-    def http_client(self, headers: Mapping[str, str] | None = None) -> JsonClient:
-        client = JsonClient(self.source, self.policy, headers)
+    def http_client(self, base_url: str, headers: Mapping[str, str] | None = None) -> JsonClient:
+        """A client that speaks only to `base_url`'s scheme, host and port (the token stays there)."""
+        client = JsonClient(self.source, self.policy, headers, base_url=base_url)
         self.clients.append(client)
         return client
 
@@ -68,7 +69,11 @@ class Source:
 
 
 def _follow(run: FetchRun, client: JsonClient, first_url: str, read: Callable[[object, str, str], tuple[list, str | None]], target: str) -> Iterator[Page]:
-    """Yield pages from first_url on, following each page's next link until there is none."""
+    """Yield pages from first_url on, following each page's next link until there is none.
+
+    A next link is resolved against its page and must stay on the configured origin: the client
+    refuses anything else before sending a request (see JsonClient.check_url).
+    """
     url: str | None = first_url
     seen: set[str] = set()
     number = 0
@@ -80,7 +85,12 @@ def _follow(run: FetchRun, client: JsonClient, first_url: str, read: Callable[[o
         what = f"page {number}"
         records, next_url = read(client.get_json(url, what), url, what)
         yield Page(f"{what} ({url})", target, records)
-        url = urljoin(url, next_url) if next_url else None
+        if next_url:
+            following = urljoin(url, next_url)
+            client.check_url(following, f"page {number + 1} (links.next of {what})")
+            url = following
+        else:
+            url = None
 
 
 def _services_page(source: str) -> Callable[[object, str, str], tuple[list, str | None]]:
@@ -98,11 +108,12 @@ def _services_page(source: str) -> Callable[[object, str, str], tuple[list, str 
 
 def _services_fetch(path: str, target: Target) -> Callable[[FetchRun], Iterator[Page]]:
     def fetch(run: FetchRun) -> Iterator[Page]:
-        client = run.http_client({"Authorization": f"Bearer {settings.services_api_token()}"})
+        base = settings.services_api_url()
+        client = run.http_client(base, {"Authorization": f"Bearer {settings.services_api_token()}"})
         query = {"per_page": PAGE_SIZE, "page": 1}
         if run.since is not None:
             query["updated_since"] = run.since.isoformat()
-        first = f"{settings.services_api_url()}/{path}?{urlencode(query)}"
+        first = f"{base}/{path}?{urlencode(query)}"
         yield from _follow(run, client, first, _services_page(run.source), target.name)
 
     return fetch
@@ -128,11 +139,12 @@ def _geojson_page(source: str) -> Callable[[object, str, str], tuple[list, str |
 
 def _pupr_fetch(collection: str, target: Target) -> Callable[[FetchRun], Iterator[Page]]:
     def fetch(run: FetchRun) -> Iterator[Page]:
-        client = run.http_client()
+        base = settings.pupr_api_url()
+        client = run.http_client(base)
         query: dict[str, object] = {"limit": PAGE_SIZE, "offset": 0}
         if run.since is not None:
             query["updated_since"] = run.since.isoformat()
-        first = f"{settings.pupr_api_url()}/collections/{collection}/items?{urlencode(query)}"
+        first = f"{base}/collections/{collection}/items?{urlencode(query)}"
         yield from _follow(run, client, first, _geojson_page(run.source), target.name)
 
     return fetch

@@ -36,7 +36,6 @@ from konvergensi.ingest.bkkbn_columns import (
 from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files, is_delivered
 from konvergensi.ingest.readers import HEADER_SEARCH_ROWS, HeaderCandidate, _detect_encoding, title_text
 from konvergensi.pseudonyms import Pseudonymiser
-from konvergensi.settings import pseudonym_key
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +136,7 @@ class BkkbnLoader(FileLoader):
     def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, today: date | None = None):
         super().__init__(connection, run_id, landing_dir)
         now = datetime.now(UTC) if today is None else datetime.combine(today, datetime.min.time(), UTC)
-        self.context = MappingContext(now, Pseudonymiser(pseudonym_key()))
+        self.context = MappingContext(now, Pseudonymiser.for_warehouse(connection))
 
     def discover(self) -> list[Path]:
         return discover_bkkbn_files(self.landing_dir)

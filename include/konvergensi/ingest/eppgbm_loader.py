@@ -23,7 +23,6 @@ from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
 from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files, is_delivered
 from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
 from konvergensi.pseudonyms import Pseudonymiser
-from konvergensi.settings import pseudonym_key
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class EppgbmLoader(FileLoader):
     def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, chunk_rows: int = 50_000):
         super().__init__(connection, run_id, landing_dir)
         self.chunk_rows = chunk_rows
-        self.pseudonyms = Pseudonymiser(pseudonym_key())
+        self.pseudonyms = Pseudonymiser.for_warehouse(connection)
 
     def discover(self) -> list[Path]:
         return discover_files(self.landing_dir)
