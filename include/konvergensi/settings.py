@@ -97,6 +97,9 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
         "DBT_PG_DBNAME": parts["dbname"],
         "KONVERGENSI_MARTS_SCHEMA": marts_audit_schema(),
         "KONVERGENSI_RESTRICTED_SCHEMA": restricted_audit_schema(),
+        "KONVERGENSI_ANALYST_SCHEMA": analyst_audit_schema(),
+        "KONVERGENSI_BI_SCHEMA": bi_audit_schema(),
+        "PGOPTIONS": analyst_key_options(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DO_NOT_TRACK": "1",
     }
@@ -269,3 +272,29 @@ def http_max_backoff_seconds() -> float:
 def http_retry_after_cap_seconds() -> float:
     """A server's Retry-After is honoured up to this many seconds."""
     return _number("KONVERGENSI_HTTP_RETRY_AFTER_CAP_SECONDS", 120.0)
+
+
+def analyst_audit_schema() -> str:
+    """Schema dbt builds tonight's analyst marts into (row-level, pseudonymised), before the gate."""
+    return os.environ.get("KONVERGENSI_ANALYST_SCHEMA", "analyst_audit")
+
+
+def bi_audit_schema() -> str:
+    """Schema dbt builds tonight's BI marts into (aggregates, small cells suppressed), before the gate."""
+    return os.environ.get("KONVERGENSI_BI_SCHEMA", "bi_audit")
+
+
+PUBLISHED_ANALYST_SCHEMA = "analyst"
+PUBLISHED_BI_SCHEMA = "bi"
+
+
+def analyst_key_options() -> str:
+    """libpq PGOPTIONS giving dbt's sessions the analyst marts' HMAC pads (never written into SQL or files)."""
+    from konvergensi.pseudonyms import analyst_hmac_pads
+
+    inner, outer = analyst_hmac_pads(pseudonym_key())
+    words = os.environ.get("PGOPTIONS", "").split()
+    kept = [word for index, word in enumerate(words)
+            if "konvergensi.analyst_hmac" not in word
+            and not (word == "-c" and index + 1 < len(words) and "konvergensi.analyst_hmac" in words[index + 1])]
+    return " ".join([*kept, f"-c konvergensi.analyst_hmac_inner={inner}", f"-c konvergensi.analyst_hmac_outer={outer}"])
