@@ -298,3 +298,12 @@ def analyst_key_options() -> str:
             if "konvergensi.analyst_hmac" not in word
             and not (word == "-c" and index + 1 < len(words) and "konvergensi.analyst_hmac" in words[index + 1])]
     return " ".join([*kept, f"-c konvergensi.analyst_hmac_inner={inner}", f"-c konvergensi.analyst_hmac_outer={outer}"])
+
+
+def provide_analyst_key(context: object = None) -> None:
+    """Put the analyst key's PGOPTIONS into this process's environment (the dbt task's pre_execute hook).
+
+    A deployment whose Airflow environment is static (docker-compose) cannot derive it; setting it in
+    the task process at run time keeps it out of the DAG's rendered fields and the metadata database.
+    """
+    os.environ["PGOPTIONS"] = analyst_key_options()
