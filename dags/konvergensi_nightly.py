@@ -28,7 +28,7 @@ MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 if str(PROJECT_DIR / "include") not in sys.path:
     sys.path.append(str(PROJECT_DIR / "include"))
 
-from konvergensi import alerts, nightly_tasks, transform_build  # noqa: E402
+from konvergensi import alerts, nightly_tasks, settings, transform_build  # noqa: E402
 
 
 @dag(
@@ -96,7 +96,8 @@ def konvergensi_nightly():
             test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,  # no data-aware scheduling here; avoids one warning per task
         ),
-        operator_args={"install_deps": False},
+        # the analyst marts' HMAC pads reach dbt's sessions as PGOPTIONS, set in the task process (docs/privacy.md)
+        operator_args={"install_deps": False, "pre_execute": settings.provide_analyst_key},
         default_args={"retries": 0},
     )
     transform_build.report_nodes_after_the_build(transform)

@@ -330,5 +330,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+ANALYST_KEY_CONTEXT = b"konvergensi analyst marts v1"
+
+
+def analyst_hmac_pads(pseudonym_key: bytes) -> tuple[str, str]:
+    """The inner and outer HMAC pads (hex) of the analyst marts' key, for dbt's analyst_key macro.
+
+    The analyst key is derived from the pseudonym key (HMAC of a fixed context), so the analyst marts'
+    keys differ from the warehouse's pseudonyms: an analyst cannot join them to the internal marts or
+    the field teams' lists. PostgreSQL has sha256() but no HMAC, so dbt gets the two padded keys and
+    computes sha256(outer || sha256(inner || message)), which is RFC 2104 HMAC-SHA256.
+    """
+    key = hmac.new(pseudonym_key, ANALYST_KEY_CONTEXT, hashlib.sha256).digest()
+    padded = key.ljust(hashlib.sha256().block_size, b"\0")
+    return bytes(b ^ 0x36 for b in padded).hex(), bytes(b ^ 0x5C for b in padded).hex()
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,14 +21,17 @@ How the swap behaves for readers (checked on PostgreSQL 18):
   sees tonight's tables as empty (their rows were committed after its snapshot). Readers in the
   default READ COMMITTED level always see either the complete old or the complete new marts.
 
-The person-level lists for the field teams (case follow-up, schema `restricted_audit`) are gated
-with the marts and swapped into `restricted` in the same transaction, so the lists and the marts
-always describe the same night.
+The person-level lists for the field teams (case follow-up, schema `restricted_audit`) and the two
+consumption layers (docs/privacy.md: `analyst_audit`, row-level and pseudonymised, and `bi_audit`,
+aggregates with small cells suppressed) are gated with the marts and swapped into `restricted`,
+`analyst` and `bi` in the same transaction, so the lists, the consumption layers and the marts always
+describe the same night. Each of them is swapped when tonight's build made it (a warehouse set up
+before it existed keeps publishing the marts); an existing but empty one refuses the publish.
 
 After the swap the audit schemas no longer exist, so the next night's dbt creates them afresh.
 Tonight's tables are new objects, so the swap's transaction also grants them as docs/roles.md says
-(konvergensi.roles.secure_published): SELECT on `marts` for the analyst and BI roles, SELECT on
-`restricted` for the caseworkers under row-level security (each login sees only its assigned
+(konvergensi.roles.secure_published): SELECT on `analyst` for the analysts, on `bi` for the analysts
+and the BI role (`marts` stays internal: transformer and admins), SELECT on `restricted` for the caseworkers under row-level security (each login sees only its assigned
 kelurahan or puskesmas). The publish runs as the transformer role, which owns what dbt built and may
 therefore rename, drop and grant it; the roles themselves are created by `python -m konvergensi.roles
 apply` before the night.
@@ -41,7 +44,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
@@ -76,6 +79,7 @@ class PublishResult:
     restricted_tables: list[str]
     published_at: datetime
     previous_dropped: bool
+    layer_tables: dict[str, list[str]] = field(default_factory=dict)  # published schema -> its tables
 
 
 def publish(run_id: str, source_schema: str | None = None,
@@ -92,25 +96,36 @@ def publish(run_id: str, source_schema: str | None = None,
         raise ValueError(f"source schema {source!r} must differ from {target!r} and {previous!r}")
 
     # autocommit: every step below is its own explicit transaction block
-    restricted_source = check_identifier(settings.restricted_audit_schema())
-    restricted_target = check_identifier(settings.PUBLISHED_RESTRICTED_SCHEMA)
-    restricted_previous = check_identifier(restricted_target + PREVIOUS_SUFFIX)
+    # (audit schema, published schema, previous generation) of everything swapped with the marts
+    companions = [
+        (check_identifier(audit), check_identifier(published), check_identifier(published + PREVIOUS_SUFFIX))
+        for audit, published in (
+            (settings.restricted_audit_schema(), settings.PUBLISHED_RESTRICTED_SCHEMA),
+            (settings.analyst_audit_schema(), settings.PUBLISHED_ANALYST_SCHEMA),
+            (settings.bi_audit_schema(), settings.PUBLISHED_BI_SCHEMA),
+        )
+    ]
     with db.connect(autocommit=True) as conn:
         _successful_gate(conn, run_id, source)
         _drop_schema(conn, previous, must_succeed=True)
-        _drop_schema(conn, restricted_previous, must_succeed=True)
+        for _, _, companion_previous in companions:
+            _drop_schema(conn, companion_previous, must_succeed=True)
         with conn.transaction():
             conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
             conn.execute("select pg_advisory_xact_lock(%s)", (_PUBLISH_LOCK_KEY,))
             gate_run_id, tables, published_at = _swap(conn, run_id, source, target, previous)
-            restricted_tables: list[str] = []
-            if _schema_exists(conn, restricted_source):
-                restricted_tables = _rename_pair(conn, restricted_source, restricted_target, restricted_previous)
+            layer_tables: dict[str, list[str]] = {}
+            for companion_source, companion_target, companion_previous in companions:
+                if _schema_exists(conn, companion_source):
+                    layer_tables[companion_target] = _rename_pair(
+                        conn, companion_source, companion_target, companion_previous)
             roles.secure_published(conn)
         dropped = _drop_schema(conn, previous, must_succeed=False)
-        _drop_schema(conn, restricted_previous, must_succeed=False)
-    log.info("published %s as %s for run %s (%d tables; %d restricted)", source, target, run_id, len(tables),
-             len(restricted_tables))
+        for _, _, companion_previous in companions:
+            _drop_schema(conn, companion_previous, must_succeed=False)
+    restricted_tables = layer_tables.get(settings.PUBLISHED_RESTRICTED_SCHEMA, [])
+    log.info("published %s as %s for run %s (%d tables; %s)", source, target, run_id, len(tables),
+             ", ".join(f"{len(names)} in {schema}" for schema, names in layer_tables.items()) or "nothing else")
     return PublishResult(
         run_id=run_id,
         source_schema=source,
@@ -120,6 +135,7 @@ def publish(run_id: str, source_schema: str | None = None,
         restricted_tables=restricted_tables,
         published_at=published_at,
         previous_dropped=dropped,
+        layer_tables=layer_tables,
     )
 
 

@@ -16,8 +16,9 @@ no privilege on the database, its schemas or its tables.
 Ownership is what lets the nightly swap work without a superuser: the transformer owns every schema
 dbt builds (staging, intermediate, identity, snapshots, reference, the audit schemas, and therefore
 marts and restricted after a publish), so it may rename and drop them. Tonight's tables are new
-objects, so publish calls secure_published() in the swap's transaction: SELECT on marts for the
-analyst and BI roles, and on restricted for the caseworkers, with row-level security that shows a
+objects, so publish calls secure_published() in the swap's transaction: SELECT on analyst for the
+analysts, on bi for the analysts and the BI role (marts itself stays internal, docs/privacy.md), and
+on restricted for the caseworkers, with row-level security that shows a
 caseworker login only the rows of the kelurahan or puskesmas assigned to it in
 access.caseworker_assignments (none assigned: no rows). The admin role reads every schema through
 default privileges on whatever the transformer creates.
@@ -66,8 +67,8 @@ ROLES: dict[str, Role] = {
     for role in (
         Role(LOADER, True, "ingest and extract tasks: write raw and ops"),
         Role(TRANSFORMER, True, "dbt, quality gate and publish: read raw, build and own the dbt schemas"),
-        Role(ANALYST, False, "analysts: read the published marts and the reference tables"),
-        Role(BI, True, "BI tools (Superset): read the published marts only"),
+        Role(ANALYST, False, "analysts: read the pseudonymised analyst marts, the BI aggregates and the reference tables"),
+        Role(BI, True, "BI tools (Superset): read the BI aggregates (small cells suppressed) only"),
         Role(CASEWORKER, False, "field caseworkers: read the case lists of their own kelurahan or puskesmas"),
         Role(ADMIN, False, "data engineers: read everything, manage caseworker assignments"),
     )
@@ -77,13 +78,17 @@ GROUP_SHORT_NAMES = {"analyst": ANALYST, "bi": BI, "caseworker": CASEWORKER, "ad
 # MAINTAIN (PostgreSQL 17+): VACUUM and ANALYZE; the loader settles the raw tables it wrote before dbt reads them.
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "MAINTAIN")
 PRIVILEGES = (*TABLE_PRIVILEGES, "CREATE")
-# Columns of the matrix. marts_previous / restricted_previous exist only for a moment during publish.
+# Columns of the matrix. The *_previous schemas exist only for a moment during publish.
 SCHEMAS = (
-    "raw", "ops", "identity", "staging", "intermediate", "snapshots", "marts", "restricted",
-    "marts_audit", "restricted_audit", "reference", "access", "public",
+    "raw", "ops", "identity", "staging", "intermediate", "snapshots", "marts", "restricted", "analyst", "bi",
+    "marts_audit", "restricted_audit", "analyst_audit", "bi_audit", "reference", "access", "public",
 )  # fmt: skip
 DBT_SCHEMAS = ("identity", "staging", "intermediate", "snapshots", "reference")
-SWAPPED_SCHEMAS = ("marts", "restricted", "marts_audit", "restricted_audit", "marts_previous", "restricted_previous")
+# What publish swaps in one transaction (docs/privacy.md for analyst and bi): published, audit, previous.
+PUBLISHED_SCHEMAS = ("marts", "restricted", "analyst", "bi")
+AUDIT_SCHEMAS = tuple(f"{schema}_audit" for schema in PUBLISHED_SCHEMAS)
+PREVIOUS_SCHEMAS = tuple(f"{schema}_previous" for schema in PUBLISHED_SCHEMAS)
+SWAPPED_SCHEMAS = PUBLISHED_SCHEMAS + AUDIT_SCHEMAS + PREVIOUS_SCHEMAS
 TRANSFORMER_SCHEMAS = DBT_SCHEMAS + SWAPPED_SCHEMAS
 ACCESS_SCHEMA = "access"
 # USAGE on `access` and EXECUTE on its two functions, and nothing on its table (see docs/roles.md).
@@ -97,9 +102,11 @@ _WRITE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 # role -> schema -> privileges on every table of the schema (CREATE: on the schema itself).
 MATRIX: dict[str, dict[str, frozenset[str]]] = {
     LOADER: {"raw": _WRITE | {"MAINTAIN"}, "ops": _WRITE},
-    TRANSFORMER: {"raw": _READ, "ops": _READ, **{schema: _ALL for schema in TRANSFORMER_SCHEMAS[:-2]}},
-    ANALYST: {"marts": _READ, "reference": _READ},
-    BI: {"marts": _READ},
+    TRANSFORMER: {"raw": _READ, "ops": _READ,
+                  **{schema: _ALL for schema in TRANSFORMER_SCHEMAS if schema not in PREVIOUS_SCHEMAS}},
+    # marts (the star schema with lineage and exact dates) is internal: analysts and BI read their own layers
+    ANALYST: {"analyst": _READ, "bi": _READ, "reference": _READ},
+    BI: {"bi": _READ},
     CASEWORKER: {"restricted": _READ},
     ADMIN: {**{schema: _READ for schema in SCHEMAS if schema not in ("access", "public")}, "access": _WRITE},
 }
@@ -222,7 +229,7 @@ def apply(url: str | None = None) -> ApplyReport:
             _grant_database(conn, database)
             for role, cells in MATRIX.items():
                 for schema in cells:
-                    if _schema_exists(conn, schema) and schema not in ("marts", "restricted"):
+                    if _schema_exists(conn, schema) and schema not in PUBLISHED_SCHEMAS:
                         _grant_schema(conn, role, schema)
             _default_privileges(conn)
             secure_published(conn)
@@ -488,7 +495,7 @@ def secure_published(conn: psycopg.Connection) -> None:
 
     Works as the superuser (apply) and as the transformer, which owns the published tables.
     """
-    for schema in ("marts", "restricted"):
+    for schema in PUBLISHED_SCHEMAS:
         if not _schema_exists(conn, schema):
             continue
         for role, cells in MATRIX.items():

@@ -97,6 +97,9 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
         "DBT_PG_DBNAME": parts["dbname"],
         "KONVERGENSI_MARTS_SCHEMA": marts_audit_schema(),
         "KONVERGENSI_RESTRICTED_SCHEMA": restricted_audit_schema(),
+        "KONVERGENSI_ANALYST_SCHEMA": analyst_audit_schema(),
+        "KONVERGENSI_BI_SCHEMA": bi_audit_schema(),
+        "PGOPTIONS": analyst_key_options(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DO_NOT_TRACK": "1",
     }
@@ -316,3 +319,38 @@ def retention_months() -> int | None:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(f"KONVERGENSI_RETENTION_MONTHS={raw!r} is not a whole number of months (1 or more)")
     return int(raw)
+
+
+def analyst_audit_schema() -> str:
+    """Schema dbt builds tonight's analyst marts into (row-level, pseudonymised), before the gate."""
+    return os.environ.get("KONVERGENSI_ANALYST_SCHEMA", "analyst_audit")
+
+
+def bi_audit_schema() -> str:
+    """Schema dbt builds tonight's BI marts into (aggregates, small cells suppressed), before the gate."""
+    return os.environ.get("KONVERGENSI_BI_SCHEMA", "bi_audit")
+
+
+PUBLISHED_ANALYST_SCHEMA = "analyst"
+PUBLISHED_BI_SCHEMA = "bi"
+
+
+def analyst_key_options() -> str:
+    """libpq PGOPTIONS giving dbt's sessions the analyst marts' HMAC pads (never written into SQL or files)."""
+    from konvergensi.pseudonyms import analyst_hmac_pads
+
+    inner, outer = analyst_hmac_pads(pseudonym_key())
+    words = os.environ.get("PGOPTIONS", "").split()
+    kept = [word for index, word in enumerate(words)
+            if "konvergensi.analyst_hmac" not in word
+            and not (word == "-c" and index + 1 < len(words) and "konvergensi.analyst_hmac" in words[index + 1])]
+    return " ".join([*kept, f"-c konvergensi.analyst_hmac_inner={inner}", f"-c konvergensi.analyst_hmac_outer={outer}"])
+
+
+def provide_analyst_key(context: object = None) -> None:
+    """Put the analyst key's PGOPTIONS into this process's environment (the dbt task's pre_execute hook).
+
+    A deployment whose Airflow environment is static (docker-compose) cannot derive it; setting it in
+    the task process at run time keeps it out of the DAG's rendered fields and the metadata database.
+    """
+    os.environ["PGOPTIONS"] = analyst_key_options()

@@ -2,8 +2,8 @@
 
 One scratch warehouse (roles applied by the conftest fixture) goes through what a night does, as
 the transformer role and without dbt: the reference seeds are loaded, one object is built in each dbt
-schema, the synthetic marts (tests/fixtures/gate_marts_*.sql) and the case lists are built into the
-audit schemas and published by konvergensi.publish — twice, so the grants have survived a swap over
+schema, the synthetic marts (tests/fixtures/gate_marts_*.sql), the case lists and one table of each
+consumption layer (analyst, bi) are built into the audit schemas and published by konvergensi.publish — twice, so the grants have survived a swap over
 yesterday's marts — and a third night waits in the audit schemas. Then every role tries SELECT,
 INSERT, UPDATE, DELETE, TRUNCATE and MAINTAIN (ANALYZE) on every table and CREATE in every schema; each outcome must be
 the cell of roles.MATRIX (the source docs/roles.md is generated from). A statement that passes the
@@ -85,6 +85,13 @@ def build_night(transformer: str, *, first: bool) -> None:
             from restricted_audit.case_followup_children as c cross join generate_series(1, %s) as t
             """.replace("%s", str(TASKS_PER_CHILD))
         )
+        # the consumption layers (docs/privacy.md): what the analysts and the BI role read instead of marts
+        conn.execute("create schema analyst_audit")
+        conn.execute("create table analyst_audit.analyst_child_monthly as "
+                     "select md5(child_key) as child_key, birth_month, sex from marts_audit.dim_child")
+        conn.execute("create schema bi_audit")
+        conn.execute("create table bi_audit.bi_stunting_prevalence_monthly as "
+                     "select month_start, wilayah_level, wilayah_code, stunted from marts_audit.mart_stunting_prevalence_monthly")
 
 
 def publish_as(transformer: str, superuser: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,7 +287,7 @@ def test_apply_corrects_a_role_given_extra_privileges_and_changes_nothing_when_r
     assert report.created_roles == []
     with psycopg.connect(bi) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("select count(*) from raw.eppgbm_measurements")
-    assert count(bi, "select count(*) from marts.dim_child") > 0
+    assert count(bi, "select count(*) from bi.bi_stunting_prevalence_monthly") > 0
     with psycopg.connect(url) as conn:
         duplicates = conn.execute("select count(*) from pg_roles where rolname like 'konvergensi\\_%' "
                                   "group by rolname having count(*) > 1").fetchall()
@@ -348,15 +355,15 @@ def test_analyst_and_bi_can_read_no_nik_kk_or_name(night: dict) -> None:
 def test_the_scan_finds_a_planted_nik_and_name(night: dict) -> None:
     transformer = night["urls"][roles.TRANSFORMER]
     with psycopg.connect(transformer) as conn:
-        conn.execute("create table marts.planted (note text, code bigint)")
-        conn.execute("insert into marts.planted values ('anak: Aisyah Putri', 3375010101240001)")
-        conn.execute("grant select on marts.planted to konvergensi_analyst")
+        conn.execute("create table analyst.planted (note text, code bigint)")
+        conn.execute("insert into analyst.planted values ('anak: Aisyah Putri', 3375010101240001)")
+        conn.execute("grant select on analyst.planted to konvergensi_analyst")
     try:
         findings, _ = personal_values(night["urls"][roles.ANALYST])
     finally:
         with psycopg.connect(transformer) as conn:
-            conn.execute("drop table marts.planted")
-    assert sorted(f.split(":")[0] for f in findings) == ["marts.planted.code", "marts.planted.note"]
+            conn.execute("drop table analyst.planted")
+    assert sorted(f.split(":")[0] for f in findings) == ["analyst.planted.code", "analyst.planted.note"]
 
 
 def test_no_mart_column_is_personal_or_read_from_the_identity_or_restricted_models() -> None:
@@ -367,8 +374,9 @@ def test_no_mart_column_is_personal_or_read_from_the_identity_or_restricted_mode
     personal = {column for node in nodes.values() if node["resource_type"] == "model"
                 for column, spec in node["columns"].items() if (spec.get("description") or "").startswith("PERSONAL")}
     personal |= {"nik", "kk_number", "child_name", "parent_name", "mother_name", "address", "rt", "rw", "birth_date"}
-    marts = [node for node in nodes.values() if node["resource_type"] == "model" and node["config"].get("schema") == "marts"]
-    assert len(marts) > 15
+    marts = [node for node in nodes.values()
+             if node["resource_type"] == "model" and node["config"].get("schema") in ("marts", "analyst", "bi")]
+    assert len(marts) > 30
     for node in marts:
         assert not set(node["columns"]) & personal, (node["name"], set(node["columns"]) & personal)
         upstream = {nodes[d]["config"].get("schema") for d in node["depends_on"]["nodes"] if d in nodes}

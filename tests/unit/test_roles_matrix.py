@@ -23,8 +23,11 @@ def test_docs_show_the_matrix_the_code_grants() -> None:
         "docs/roles.md differs from roles.MATRIX: paste the output of `python -m konvergensi.roles matrix`")
 
 
-def test_bi_reads_marts_only_and_nobody_but_the_admins_reads_restricted_in_full() -> None:
-    assert {schema for schema, cell in roles.MATRIX[roles.BI].items() if cell} == {"marts"}
+def test_bi_reads_bi_only_and_nobody_but_the_admins_reads_restricted_in_full() -> None:
+    assert {schema for schema, cell in roles.MATRIX[roles.BI].items() if cell} == {"bi"}
+    assert {schema for schema, cell in roles.MATRIX[roles.ANALYST].items() if cell} == {"analyst", "bi", "reference"}
+    for reader in (roles.ANALYST, roles.BI):  # the internal star schema and everything personal stay out of reach
+        assert not {"marts", "restricted", "identity", "raw", "staging", "intermediate"} & set(roles.MATRIX[reader])
     readers = {role for role, cells in roles.MATRIX.items() if "SELECT" in cells.get("restricted", ())}
     assert readers == {roles.TRANSFORMER, roles.CASEWORKER, roles.ADMIN}
     assert (roles.CASEWORKER, "restricted") in roles.ROW_LEVEL_SECURITY
@@ -69,3 +72,18 @@ def test_person_logins_with_a_bad_or_reserved_name_are_refused(login: str) -> No
 def test_a_caseworker_without_an_area_is_refused() -> None:
     with pytest.raises(roles.RoleError, match="at least one"):
         roles.add_caseworker("budi", url="postgresql://unused@/nowhere")
+
+
+def test_the_analyst_key_pads_are_those_of_an_hmac_with_a_key_derived_from_the_pseudonym_key() -> None:
+    import hashlib
+    import hmac
+
+    from konvergensi.pseudonyms import ANALYST_KEY_CONTEXT, analyst_hmac_pads
+
+    key = bytes(range(32))
+    inner, outer = analyst_hmac_pads(key)
+    message = b"child:abc"
+    by_pads = hashlib.sha256(bytes.fromhex(outer) + hashlib.sha256(bytes.fromhex(inner) + message).digest()).hexdigest()
+    derived = hmac.new(key, ANALYST_KEY_CONTEXT, hashlib.sha256).digest()
+    assert by_pads == hmac.new(derived, message, hashlib.sha256).hexdigest()
+    assert analyst_hmac_pads(b"another key of 32 bytes........!") != (inner, outer)
