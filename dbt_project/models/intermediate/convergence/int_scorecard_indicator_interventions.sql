@@ -42,5 +42,5 @@ select
     (case when interventions.source_system in ('pupr_projects', 'dtsen') then 'household' else 'child' end)::text
         as matched_by
 from indicator_interventions
-inner join interventions
+left join interventions
     on interventions.intervention_code = indicator_interventions.intervention_code
