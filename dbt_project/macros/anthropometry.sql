@@ -84,3 +84,13 @@
         round(({{ expression }})::numeric, {{ decimals }})::double precision
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    The one cut-off of stunting (HAZ), wasting (WHZ) and underweight (WAZ): the z-score below −2 SD.
+    True or false for a plausible z-score; null when it is flagged implausible or missing, so a caller
+    that counts or filters treats such a measurement as not below, and one that reports a status as
+    unknown. `index` is haz, whz or waz; its flag is the column `<index>_flag` beside it.
+#}
+{% macro below_minus_2_sd(index) -%}
+    case when not {{ index }}_flag then {{ index }} < -2 end
+{%- endmacro %}

@@ -28,7 +28,7 @@ kelurahan_sums as (
     group by kecamatan_code, factor_code
     union all
     select
-        'kota', (select wilayah_code from profile where wilayah_level = 'kota' limit 1), factor_code,
+        {{ city_level() }}, (select wilayah_code from profile where wilayah_level = {{ city_level() }} limit 1), factor_code,
         sum(stunted_with), sum(stunted_total), sum(not_stunted_with), sum(not_stunted_total),
         sum(children_assessed)
     from profile
@@ -46,7 +46,7 @@ union all
 select profile.wilayah_level, profile.wilayah_code, profile.factor_code, 'city children differ from fct_child_monthly'
 from profile
 cross join expected_city
-where profile.wilayah_level = 'kota'
+where profile.wilayah_level = {{ city_level() }}
     and profile.children_assessed <> expected_city.children_assessed
 union all
 select profile.wilayah_level, profile.wilayah_code, profile.factor_code, 'not the sum of its kelurahan'

@@ -15,7 +15,7 @@ kelurahan_sums as (
     where wilayah_level = 'kelurahan'
     group by kecamatan_code, year
     union all
-    select 'kota', (select wilayah_code from situation where wilayah_level = 'kota' limit 1), year,
+    select {{ city_level() }}, (select wilayah_code from situation where wilayah_level = {{ city_level() }} limit 1), year,
         sum(children_under_five), sum(children_measured_last_month)
     from situation
     where wilayah_level = 'kelurahan'

@@ -5,7 +5,7 @@
       - HAZ < −1.5 on the latest measurement (not yet stunted, close to it);
       - weight not gained at the last two weighings ("2T"): each of the last two weights is no higher
         than the one before it (three weighings needed).
-    Flagged (implausible) z-scores never qualify a child. Statuses are those of fct_child_monthly, as
+    Flagged (implausible) z-scores never qualify a child. Statuses are those of int_child_monthly, as
     of the month's cut-off.
 #}
 
@@ -21,7 +21,7 @@ with latest_period as (
 child_months as (
 
     select child_monthly.*
-    from {{ ref('fct_child_monthly') }} as child_monthly
+    from {{ ref('int_child_monthly') }} as child_monthly
     inner join latest_period
         on latest_period.month_start = child_monthly.month
 
@@ -36,7 +36,7 @@ latest_measurement as (
         case when not anthropometry.waz_flag then anthropometry.waz end as latest_waz,
         anthropometry.posyandu_key
     from child_months
-    inner join {{ ref('fct_anthropometry') }} as anthropometry
+    inner join {{ ref('int_measurements_located') }} as anthropometry
         on anthropometry.child_key = child_months.child_key
         and anthropometry.measured_on = child_months.last_measured_on
 
@@ -50,7 +50,7 @@ weighings as (
         row_number() over (
             partition by anthropometry.child_key order by anthropometry.measured_on desc
         ) as recency_rank
-    from {{ ref('fct_anthropometry') }} as anthropometry
+    from {{ ref('int_measurements_located') }} as anthropometry
     inner join child_months
         on child_months.child_key = anthropometry.child_key
     cross join latest_period

@@ -7,13 +7,14 @@
         already a scorecard task for the same need: safe water (ANAK_06), a proper latrine (ANAK_07),
         PBI-JKN for desil 1–4 (ANAK_09), PKH or Sembako for desil 1–4, house rehabilitation for a
         house not fit to live in (RTLH). An unknown attribute is no task here: the scorecard already
-        answers T for it where it applies.
+        answers T for it where it applies. A need covered by an indicator is met by that indicator's
+        interventions (int_scorecard_indicator_interventions).
     due_since: one-off indicators from the age they are expected by (immunisation: first birthday;
     birth certificate: 60 days); other scorecard indicators from the quarter's first day or the age the
     indicator starts applying, whichever is later; household needs from the child's birth.
     last_received_on: the latest delivery of a matching intervention on or before the cut-off
-    (services and PUPR projects of fct_intervention_delivered; weighings and lengths from
-    fct_anthropometry), null when never.
+    (services and PUPR projects of int_interventions_delivered; weighings and lengths from
+    int_measurements_located), null when never.
 #}
 
 with latest_period as (
@@ -141,35 +142,41 @@ all_tasks as (
 
 ),
 
-task_interventions (task_code, intervention_code, matched_by) as (
+scorecard_interventions as (
+
+    select indicator_code, intervention_code, matched_by
+    from {{ ref('int_scorecard_indicator_interventions') }}
+
+),
+
+uncovered_need_interventions (task_code, intervention_code, matched_by) as (
 
     values
-        ('ANAK_01', 'IMUNISASI_DASAR_LENGKAP', 'child'),
-        ('ANAK_04', 'KONSELING_GIZI', 'child'),
-        ('ANAK_05', 'KUNJUNGAN_RUMAH', 'child'),
-        ('ANAK_06', 'PUPR_SAMBUNGAN_AIR_MINUM', 'household'),
-        ('ANAK_07', 'PUPR_JAMBAN_SEHAT', 'household'),
-        ('ANAK_07', 'PUPR_TANGKI_SEPTIK', 'household'),
-        ('ANAK_07', 'PUPR_IPAL_KOMUNAL', 'household'),
-        ('ANAK_08', 'AKTA_KELAHIRAN', 'child'),
-        ('ANAK_09', 'JKN', 'child'),
-        ('ANAK_10', 'KELAS_BKB', 'child'),
-        ('PAUD_01', 'PAUD', 'child'),
-        ('RT_AIR_MINUM', 'PUPR_SAMBUNGAN_AIR_MINUM', 'household'),
-        ('RT_JAMBAN', 'PUPR_JAMBAN_SEHAT', 'household'),
-        ('RT_JAMBAN', 'PUPR_TANGKI_SEPTIK', 'household'),
-        ('RT_JAMBAN', 'PUPR_IPAL_KOMUNAL', 'household'),
-        ('RT_PBI_JKN', 'JKN', 'child'),
         ('RT_BANSOS', 'DTSEN_PKH', 'household'),
         ('RT_BANSOS', 'DTSEN_BPNT', 'household'),
         ('RT_BEDAH_RUMAH', 'PUPR_BEDAH_RUMAH', 'household')
 
 ),
 
+task_interventions as (
+
+    select indicator_code as task_code, intervention_code, matched_by
+    from scorecard_interventions
+    union all
+    select household_needs.task_code, scorecard_interventions.intervention_code, scorecard_interventions.matched_by
+    from household_needs
+    inner join scorecard_interventions
+        on scorecard_interventions.indicator_code = household_needs.covering_indicator_code
+    union all
+    select task_code, intervention_code, matched_by
+    from uncovered_need_interventions
+
+),
+
 deliveries as (
 
     select intervention_code, service_date, child_key, household_key
-    from {{ ref('fct_intervention_delivered') }}
+    from {{ ref('int_interventions_delivered') }}
 
 ),
 
@@ -212,7 +219,7 @@ received as (
         all_tasks.task_code,
         max(anthropometry.measured_on)
     from all_tasks
-    inner join {{ ref('fct_anthropometry') }} as anthropometry
+    inner join {{ ref('int_measurements_located') }} as anthropometry
         on anthropometry.child_key = all_tasks.child_key
         and case all_tasks.task_code
             when 'ANAK_02' then anthropometry.weight_kg is not null

@@ -34,10 +34,11 @@ measurements as (
         measured_on,
         weight_kg,
         height_cm,
-        (not coalesce(haz_flag, true) and haz < -2)
-            or (not coalesce(whz_flag, true) and whz < -2)
-            or (not coalesce(waz_flag, true) and waz < -2) as is_malnourished
-    from {{ ref('fct_anthropometry') }}
+        coalesce(
+            {{ below_minus_2_sd('haz') }} or {{ below_minus_2_sd('whz') }} or {{ below_minus_2_sd('waz') }},
+            false
+        ) as is_malnourished
+    from {{ ref('int_measurements_located') }}
 
 ),
 

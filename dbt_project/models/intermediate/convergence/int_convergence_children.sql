@@ -13,7 +13,7 @@ with measurements as (
         measured_on,
         age_days,
         kelurahan_code
-    from {{ ref('fct_anthropometry') }}
+    from {{ ref('int_measurements_located') }}
 
 ),
 

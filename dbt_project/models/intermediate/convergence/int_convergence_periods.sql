@@ -14,7 +14,7 @@ with measurement_dates as (
     select
         min(measured_on) as first_day,
         max(measured_on) as last_day
-    from {{ ref('fct_anthropometry') }}
+    from {{ ref('int_measurements_located') }}
 
 ),
 

@@ -4,18 +4,12 @@
     Attributes per ladder come from the best source available, named in *_source:
     the latest linked PUPR survey when it is newer than the DTSEN update, else the DTSEN Regsosek codes
     mapped through ref_regsosek_codes, else the latest linked BKKBN flags. Unknown stays 'unknown' /
-    null: nothing is guessed.
+    null: nothing is guessed. PBI-JKN and the parents' work: int_household_member_attributes.
 #}
 
 with dtsen as (
 
     select * from {{ ref('stg_dtsen__households') }}
-
-),
-
-members as (
-
-    select * from {{ ref('stg_dtsen__members') }} where is_resident
 
 ),
 
@@ -83,23 +77,7 @@ programmes as (
 
 member_attributes as (
 
-    select
-        dtsen.household_key,
-        bool_or(insurance.is_pbi_jkn) as has_pbi_jkn,
-        (array_agg(members.occupation_sector_code order by members.relation_code, members.member_id)
-            filter (where members.sex_code = 1 and members.relation_code in (1, 2)))[1]
-            as father_occupation_sector_code,
-        (array_agg(members.employment_status_code order by members.relation_code, members.member_id)
-            filter (where members.sex_code = 1 and members.relation_code in (1, 2)))[1]
-            as father_employment_status_code,
-        (array_agg(members.employment_status_code order by members.relation_code, members.member_id)
-            filter (where members.sex_code = 2 and members.relation_code in (1, 2)))[1]
-            as mother_employment_status_code
-    from members
-    inner join dtsen on dtsen.household_id = members.household_id
-    left join codes as insurance
-        on insurance.question = 'b431a_jaminan_kesehatan' and insurance.code = members.health_insurance_code
-    group by dtsen.household_key
+    select * from {{ ref('int_household_member_attributes') }}
 
 ),
 

@@ -114,7 +114,7 @@ all_levels as (
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
     union all
     select
-        'kota',
+        {{ city_level() }},
         city_code,
         min(city_name),
         null,

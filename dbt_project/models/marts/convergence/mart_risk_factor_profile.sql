@@ -165,7 +165,7 @@ all_levels as (
     group by kecamatan_code, factor_code, factor_number, factor_label
     union all
     select
-        'kota', city_code, min(city_name), null, factor_code, factor_number, factor_label,
+        {{ city_level() }}, city_code, min(city_name), null, factor_code, factor_number, factor_label,
         sum(children_assessed), sum(stunted_with), sum(stunted_total), sum(not_stunted_with), sum(not_stunted_total)
     from kelurahan_rows
     group by city_code, factor_code, factor_number, factor_label

@@ -1,38 +1,25 @@
 {#
     Analisis situasi: one row per wilayah (kelurahan incl. UNKNOWN, kecamatan, kota) and year, for the
-    year of data_date (to date) and the year before. Built from the published marts so every figure
-    matches the page it comes from:
+    year of data_date (to date) and the year before (int_situation_years). Built from the published marts so every
+    figure matches the page it comes from:
       - prevalence: register (mart_stunting_prevalence_monthly) in the year's latest evaluated month and
         the mean of the year's monthly prevalences; gap = latest − the city target of that year;
-      - children under five known and measured in that latest month (fct_child_monthly);
+      - children under five known and measured in that latest month (int_situation_child_counts, from
+        int_child_monthly, the rows of fct_child_monthly);
       - intervention coverage: per scorecard indicator, Y ÷ (targets − TS) summed over the year's
         quarters (mart_convergence_scorecard_indicators), and the same over all specific or all
         sensitive indicators;
       - risk-factor shares among the households (int_households_resolved, current state) of the children
-        under five of that latest month, each over the households whose attribute is known;
+        under five of that latest month, each over the households whose attribute is known (the counts:
+        int_situation_child_counts);
       - convergence levels of the year's latest quarter (mart_convergence_scorecard).
 #}
 
-{% set indicator_codes = ['IBU_01', 'IBU_02', 'IBU_03', 'IBU_04', 'IBU_05', 'IBU_06', 'IBU_07', 'IBU_08',
-                          'ANAK_01', 'ANAK_02', 'ANAK_03', 'ANAK_04', 'ANAK_05', 'ANAK_06', 'ANAK_07',
-                          'ANAK_08', 'ANAK_09', 'ANAK_10', 'PAUD_01'] %}
+{% set indicator_codes = scorecard_indicator_codes() %}
 
-with periods as (
+with years as (
 
-    select * from {{ ref('int_convergence_periods') }}
-
-),
-
-years as (
-
-    select
-        extract(year from periods.month_start)::integer as year,
-        max(periods.month_start) as latest_month,
-        bool_or(periods.cutoff_date = periods.data_date) as is_year_to_date
-    from periods
-    where extract(year from periods.month_start)::integer
-        >= extract(year from periods.data_date)::integer - 1
-    group by extract(year from periods.month_start)::integer
+    select * from {{ ref('int_situation_years') }}
 
 ),
 
@@ -51,7 +38,7 @@ wilayah as (
     select distinct 'kecamatan', kecamatan_code, kecamatan_name, kecamatan_code
     from dim_wilayah
     union
-    select distinct 'kota', city_code, city_name, null
+    select distinct {{ city_level() }}, city_code, city_name, null
     from dim_wilayah
 
 ),
@@ -59,7 +46,7 @@ wilayah as (
 prevalence_months as (
 
     select
-        case wilayah_level when 'city' then 'kota' else wilayah_level end as wilayah_level,
+        case wilayah_level when {{ prevalence_city_level() }} then {{ city_level() }} else wilayah_level end as wilayah_level,
         wilayah_code,
         month_start,
         stunting_pct
@@ -90,90 +77,13 @@ targets as (
 
     select target_year, target_pct
     from {{ ref('ref_prevalence_targets') }}
-    where target_scope = 'city'
-
-),
-
-household_jkn as (
-
-    select
-        households.household_key,
-        bool_or(members.health_insurance_code in (1, 2, 4)) as has_any_jkn
-    from {{ ref('stg_dtsen__members') }} as members
-    inner join {{ ref('stg_dtsen__households') }} as households
-        on households.household_id = members.household_id
-    where members.is_resident
-        and members.health_insurance_code is not null
-    group by households.household_key
-
-),
-
-latest_children as (
-
-    select
-        years.year,
-        child_monthly.child_key,
-        child_monthly.household_key,
-        child_monthly.measured_in_month,
-        coalesce(dim_wilayah.kelurahan_code, 'UNKNOWN') as kelurahan_code
-    from years
-    inner join {{ ref('fct_child_monthly') }} as child_monthly
-        on child_monthly.month = years.latest_month
-    left join dim_wilayah
-        on dim_wilayah.kelurahan_code = child_monthly.kelurahan_code
-
-),
-
-child_facts as (
-
-    select
-        latest_children.year,
-        latest_children.child_key,
-        latest_children.household_key,
-        latest_children.measured_in_month,
-        dim_wilayah.kelurahan_code,
-        dim_wilayah.kecamatan_code,
-        dim_wilayah.city_code,
-        not households.has_improved_water as has_unimproved_water,
-        not households.has_proper_latrine as has_no_proper_latrine,
-        households.is_uninhabitable,
-        households.is_desil_1_4,
-        not household_jkn.has_any_jkn as has_no_jkn
-    from latest_children
-    inner join dim_wilayah
-        on dim_wilayah.kelurahan_code = latest_children.kelurahan_code
-    left join {{ ref('int_households_resolved') }} as households
-        on households.household_key = latest_children.household_key
-    left join household_jkn
-        on household_jkn.household_key = latest_children.household_key
+    where target_scope = {{ city_level() }}
 
 ),
 
 child_counts as (
 
-    select
-        case
-            when grouping(child_facts.kelurahan_code) = 0 then 'kelurahan'
-            when grouping(child_facts.kecamatan_code) = 0 then 'kecamatan'
-            else 'kota'
-        end as wilayah_level,
-        coalesce(child_facts.kelurahan_code, child_facts.kecamatan_code, child_facts.city_code) as wilayah_code,
-        child_facts.year,
-        count(distinct child_facts.child_key) as children_under_five,
-        count(distinct child_facts.child_key) filter (where child_facts.measured_in_month)
-            as children_measured_last_month,
-        count(distinct child_facts.household_key) as households_of_children,
-        {% for factor in ['has_unimproved_water', 'has_no_proper_latrine', 'is_uninhabitable', 'is_desil_1_4', 'has_no_jkn'] %}
-        count(distinct child_facts.household_key) filter (where child_facts.{{ factor }}) as {{ factor }}_households,
-        count(distinct child_facts.household_key) filter (where child_facts.{{ factor }} is not null)
-            as {{ factor }}_known{{ "," if not loop.last }}
-        {% endfor %}
-    from child_facts
-    group by grouping sets (
-        (child_facts.year, child_facts.city_code, child_facts.kecamatan_code, child_facts.kelurahan_code),
-        (child_facts.year, child_facts.city_code, child_facts.kecamatan_code),
-        (child_facts.year, child_facts.city_code)
-    )
+    select * from {{ ref('int_situation_child_counts') }}
 
 ),
 

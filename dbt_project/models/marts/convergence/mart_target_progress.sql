@@ -10,7 +10,7 @@
 with prevalence as (
 
     select * from {{ ref('mart_stunting_prevalence_monthly') }}
-    where wilayah_level in ('city', 'kecamatan')
+    where wilayah_level in ({{ prevalence_city_level() }}, 'kecamatan')
 
 ),
 
@@ -30,7 +30,7 @@ city as (
 
     select wilayah_code, wilayah_name
     from {{ ref('mart_stunting_prevalence_monthly') }}
-    where wilayah_level = 'city'
+    where wilayah_level = {{ prevalence_city_level() }}
     limit 1
 
 ),
@@ -38,7 +38,7 @@ city as (
 register_rows as (
 
     select
-        case when prevalence.wilayah_level = 'city' then 'kota' else 'kecamatan' end as wilayah_level,
+        case when prevalence.wilayah_level = {{ prevalence_city_level() }} then {{ city_level() }} else 'kecamatan' end as wilayah_level,
         prevalence.wilayah_code,
         prevalence.wilayah_name,
         'register' as source_type,
@@ -56,7 +56,7 @@ register_rows as (
 survey_rows as (
 
     select
-        'kota' as wilayah_level,
+        {{ city_level() }} as wilayah_level,
         coalesce(city.wilayah_code, surveys.wilayah_code) as wilayah_code,
         coalesce(city.wilayah_name, 'Kota Pekalongan') as wilayah_name,
         surveys.source_type,
@@ -89,7 +89,7 @@ with_targets as (
         national_target.target_pct as national_target_pct
     from all_rows
     left join targets as city_target
-        on city_target.target_scope = 'city'
+        on city_target.target_scope = {{ city_level() }}
         and city_target.target_year = all_rows.year
     left join lateral (
         select target_year, target_pct

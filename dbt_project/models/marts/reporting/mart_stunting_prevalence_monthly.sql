@@ -37,12 +37,12 @@ kelurahan_counts as (
         kelurahan_code,
         count(*) as children_measured,
         count(*) filter (where not haz_flag) as haz_denominator,
-        count(*) filter (where not haz_flag and haz < -2) as stunted,
+        count(*) filter (where {{ below_minus_2_sd('haz') }}) as stunted,
         count(*) filter (where not haz_flag and haz < -3) as severely_stunted,
         count(*) filter (where not whz_flag) as whz_denominator,
-        count(*) filter (where not whz_flag and whz < -2) as wasted,
+        count(*) filter (where {{ below_minus_2_sd('whz') }}) as wasted,
         count(*) filter (where not waz_flag) as waz_denominator,
-        count(*) filter (where not waz_flag and waz < -2) as underweight
+        count(*) filter (where {{ below_minus_2_sd('waz') }}) as underweight
     from latest_in_month
     where recency_rank = 1
     group by measurement_month, kelurahan_code
@@ -107,7 +107,7 @@ city_rows as (
 
     select
         month_start,
-        'city' as wilayah_level,
+        {{ prevalence_city_level() }} as wilayah_level,
         city_code as wilayah_code,
         min(city_name) as wilayah_name,
         null::text as kecamatan_code,
