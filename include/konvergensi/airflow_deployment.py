@@ -517,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
             return run(args.port)
         stop()
         return 0
-    except DeploymentError as error:
+    except (DeploymentError, settings.ConfigurationError) as error:  # e.g. no KONVERGENSI_PSEUDONYM_KEY
         print(f"make airflow: {error}", file=sys.stderr, flush=True)
         return 2
 
