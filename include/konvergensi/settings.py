@@ -89,7 +89,7 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
     from konvergensi import roles
 
     parts = connection_parts(url)
-    return {
+    environment = {
         "DBT_PG_HOST": parts["host"],
         "DBT_PG_PORT": parts["port"],
         "DBT_PG_USER": roles.TRANSFORMER,
@@ -99,10 +99,16 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
         "KONVERGENSI_RESTRICTED_SCHEMA": restricted_audit_schema(),
         "KONVERGENSI_ANALYST_SCHEMA": analyst_audit_schema(),
         "KONVERGENSI_BI_SCHEMA": bi_audit_schema(),
-        "PGOPTIONS": analyst_key_options(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DO_NOT_TRACK": "1",
     }
+    try:
+        environment["PGOPTIONS"] = analyst_key_options()
+    except ConfigurationError:
+        # No key decided yet (`make run` decides at its start whether a development key may be made):
+        # the DAG's dbt task derives the analyst key itself at run time (provide_analyst_key).
+        pass
+    return environment
 
 
 PSEUDONYM_KEY_SETTING = "KONVERGENSI_PSEUDONYM_KEY"
