@@ -1,0 +1,250 @@
+{#
+    Evidence for ANAK_01 … ANAK_10 per child 0–23 months × evaluation point (int_child_indicators_quarterly).
+#}
+
+with periods as (
+
+    select * from {{ ref('int_convergence_periods') }}
+
+),
+
+children as (
+
+    select * from {{ ref('int_convergence_children') }}
+
+),
+
+measurements as (
+
+    select
+        child_key,
+        measured_on,
+        weight_kg,
+        height_cm,
+        coalesce(
+            {{ below_minus_2_sd('haz') }} or {{ below_minus_2_sd('whz') }} or {{ below_minus_2_sd('waz') }},
+            false
+        ) as is_malnourished
+    from {{ ref('int_measurements_located') }}
+
+),
+
+services as (
+
+    select
+        child_key,
+        intervention_code,
+        service_date
+    from {{ ref('int_services_attributed') }}
+    where child_key is not null
+
+),
+
+households as (
+
+    select
+        household_key,
+        has_improved_water,
+        has_proper_latrine
+    from {{ ref('int_households_resolved') }}
+
+),
+
+dtsen_persons as (
+
+    select
+        nik_key,
+        bool_or(health_insurance_code in (1, 2, 4)) as has_jkn,
+        bool_or(birth_certificate_code = 1) as has_birth_certificate
+    from {{ ref('stg_dtsen__members') }}
+    where nik_key is not null
+    group by nik_key
+
+),
+
+young_targets as (
+
+    select
+        children.child_key,
+        children.birth_date,
+        children.household_key,
+        children.kelurahan_code,
+        periods.quarter,
+        periods.quarter_start,
+        periods.cutoff_date,
+        periods.is_quarter_cutoff,
+        periods.is_partial_quarter
+    from periods
+    inner join children
+        on children.birth_date <= periods.cutoff_date
+        and (children.birth_date + interval '24 months')::date > periods.quarter_start
+
+),
+
+due_months as (
+
+    select
+        young_targets.child_key,
+        young_targets.cutoff_date,
+        due_month.month_start::date as month_start
+    from young_targets
+    cross join lateral generate_series(
+        young_targets.quarter_start, young_targets.cutoff_date, interval '1 month'
+    ) as due_month (month_start)
+    where young_targets.birth_date <= (due_month.month_start + interval '1 month - 1 day')::date
+        and (young_targets.birth_date + interval '24 months')::date > due_month.month_start
+
+),
+
+weighed_months as (
+
+    select
+        child_key,
+        date_trunc('month', measured_on)::date as month_start,
+        min(measured_on) as first_record_on
+    from measurements
+    where weight_kg is not null
+    group by child_key, date_trunc('month', measured_on)
+
+),
+
+service_months as (
+
+    select
+        child_key,
+        intervention_code,
+        date_trunc('month', service_date)::date as month_start,
+        min(service_date) as first_record_on
+    from services
+    where intervention_code in ('KONSELING_GIZI', 'KUNJUNGAN_RUMAH', 'KELAS_BKB')
+    group by child_key, intervention_code, date_trunc('month', service_date)
+
+),
+
+first_found_malnourished as (
+
+    select
+        young_targets.child_key,
+        young_targets.cutoff_date,
+        min(measurements.measured_on) as found_on
+    from young_targets
+    inner join measurements
+        on measurements.child_key = young_targets.child_key
+        and measurements.measured_on between young_targets.quarter_start and young_targets.cutoff_date
+        and measurements.is_malnourished
+    group by young_targets.child_key, young_targets.cutoff_date
+
+),
+
+monthly_coverage as (
+
+    select
+        due_months.child_key,
+        due_months.cutoff_date,
+        count(*) as due_months,
+        count(weighed.month_start) as weighed_months,
+        count(counselling.month_start) as counselling_months,
+        count(parenting.month_start) as parenting_months,
+        count(*) filter (
+            where due_months.month_start >= date_trunc('month', found.found_on)
+        ) as visit_due_months,
+        count(visit.month_start) filter (
+            where due_months.month_start >= date_trunc('month', found.found_on)
+        ) as visited_months,
+        min(found.found_on) as found_malnourished_on
+    from due_months
+    left join weighed_months as weighed
+        on weighed.child_key = due_months.child_key
+        and weighed.month_start = due_months.month_start
+        and weighed.first_record_on <= due_months.cutoff_date
+    left join service_months as counselling
+        on counselling.child_key = due_months.child_key
+        and counselling.month_start = due_months.month_start
+        and counselling.intervention_code = 'KONSELING_GIZI'
+        and counselling.first_record_on <= due_months.cutoff_date
+    left join service_months as parenting
+        on parenting.child_key = due_months.child_key
+        and parenting.month_start = due_months.month_start
+        and parenting.intervention_code = 'KELAS_BKB'
+        and parenting.first_record_on <= due_months.cutoff_date
+    left join service_months as visit
+        on visit.child_key = due_months.child_key
+        and visit.month_start = due_months.month_start
+        and visit.intervention_code = 'KUNJUNGAN_RUMAH'
+        and visit.first_record_on <= due_months.cutoff_date
+    left join first_found_malnourished as found
+        on found.child_key = due_months.child_key
+        and found.cutoff_date = due_months.cutoff_date
+    group by due_months.child_key, due_months.cutoff_date
+
+),
+
+cumulative_services as (
+
+    select
+        young_targets.child_key,
+        young_targets.cutoff_date,
+        count(*) filter (
+            where services.intervention_code = 'IMUNISASI_DASAR_LENGKAP'
+                and services.service_date < (young_targets.birth_date + interval '12 months')::date
+        ) as immunisation_records,
+        count(*) filter (where services.intervention_code = 'AKTA_KELAHIRAN') as birth_certificate_records,
+        count(*) filter (where services.intervention_code = 'JKN') as insurance_records
+    from young_targets
+    inner join services
+        on services.child_key = young_targets.child_key
+        and services.service_date <= young_targets.cutoff_date
+    group by young_targets.child_key, young_targets.cutoff_date
+
+),
+
+length_measurements as (
+
+    select
+        young_targets.child_key,
+        young_targets.cutoff_date,
+        count(*) as length_records
+    from young_targets
+    inner join measurements
+        on measurements.child_key = young_targets.child_key
+        and measurements.height_cm is not null
+        and measurements.measured_on > (young_targets.cutoff_date - interval '12 months')::date
+        and measurements.measured_on <= young_targets.cutoff_date
+    group by young_targets.child_key, young_targets.cutoff_date
+
+)
+
+select
+    young_targets.*,
+    (young_targets.birth_date + interval '6 months')::date > young_targets.cutoff_date as is_under_6_months,
+    (young_targets.birth_date + interval '12 months')::date > young_targets.cutoff_date as is_under_12_months,
+    young_targets.cutoff_date - young_targets.birth_date < 60 as is_under_60_days,
+    coalesce(cumulative_services.immunisation_records, 0) as immunisation_records,
+    coalesce(cumulative_services.birth_certificate_records, 0) as birth_certificate_records,
+    coalesce(cumulative_services.insurance_records, 0) as insurance_records,
+    coalesce(length_measurements.length_records, 0) as length_records,
+    monthly_coverage.due_months,
+    monthly_coverage.weighed_months,
+    monthly_coverage.counselling_months,
+    monthly_coverage.parenting_months,
+    monthly_coverage.visit_due_months,
+    monthly_coverage.visited_months,
+    monthly_coverage.found_malnourished_on,
+    households.has_improved_water,
+    households.has_proper_latrine,
+    coalesce(dtsen_persons.has_jkn, false) as has_dtsen_jkn,
+    coalesce(dtsen_persons.has_birth_certificate, false) as has_dtsen_birth_certificate
+from young_targets
+inner join monthly_coverage
+    on monthly_coverage.child_key = young_targets.child_key
+    and monthly_coverage.cutoff_date = young_targets.cutoff_date
+left join cumulative_services
+    on cumulative_services.child_key = young_targets.child_key
+    and cumulative_services.cutoff_date = young_targets.cutoff_date
+left join length_measurements
+    on length_measurements.child_key = young_targets.child_key
+    and length_measurements.cutoff_date = young_targets.cutoff_date
+left join households
+    on households.household_key = young_targets.household_key
+left join dtsen_persons
+    on dtsen_persons.nik_key = young_targets.child_key
