@@ -48,6 +48,7 @@ import psycopg
 from psycopg import sql
 
 from konvergensi import db, roles, settings
+from konvergensi.faults import pause_point
 from konvergensi.gate import check_identifier
 
 PREVIOUS_SUFFIX = "_previous"
@@ -106,6 +107,7 @@ def publish(run_id: str, source_schema: str | None = None,
             restricted_tables: list[str] = []
             if _schema_exists(conn, restricted_source):
                 restricted_tables = _rename_pair(conn, restricted_source, restricted_target, restricted_previous)
+            pause_point("publish")
             roles.secure_published(conn)
         dropped = _drop_schema(conn, previous, must_succeed=False)
         _drop_schema(conn, restricted_previous, must_succeed=False)

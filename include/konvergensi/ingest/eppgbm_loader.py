@@ -21,6 +21,7 @@ import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
 from konvergensi.db import connect, ensure_schema
+from konvergensi.faults import pause_point
 from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
 from konvergensi.ingest.file_loads import (
     FileResult,
@@ -180,6 +181,7 @@ class EppgbmLoader:
             with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
                 for kept, quarantined in self._chunks(path, result, batch_id):
                     copy.write(_csv_bytes(kept))
+                    pause_point("eppgbm_copy")
                     if quarantined.height:
                         quarantine.write(_csv_bytes(quarantined))
             if result.rows_quarantined:
