@@ -47,7 +47,7 @@ help:
 	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
 	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
 	@echo "make faults                                       kill -9 tests, two nights at once, the 5-night soak (not in make test)"
-	@echo "make soak [NIGHTS=30]                             nights of corrections, outages, a backfill, a renamed column: per-night table"
+	@echo "make soak [NIGHTS=30] [REBUILD=every|end]         nights of corrections, outages, a backfill, a renamed column: per-night table"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
 
@@ -102,8 +102,9 @@ faults: setup
 	@env -u WAREHOUSE_URL $(WITH_WAREHOUSE) $(PY) -m pytest -m faults --durations=0 $(or $(TESTS),tests/faults)
 
 NIGHTS ?= 30
+REBUILD ?= every
 soak: setup
-	@$(WITH_WAREHOUSE) $(PY) -m tests.faults.soak --nights $(NIGHTS)
+	@env -u WAREHOUSE_URL $(WITH_WAREHOUSE) $(PY) -m tests.faults.soak --nights $(NIGHTS) --rebuild $(REBUILD)
 
 # SQL reaches psql through the environment, so any quoting inside it survives.
 export SQL

@@ -75,14 +75,15 @@ class Plan:
 
     @property
     def services_down(self) -> set[int]:
-        return {self.at(0.6) if self.nights < 12 else self.at(0.2)}
+        return {self.at(0.6) if self.nights < 8 else self.at(0.2)}
 
     @property
     def pupr_down(self) -> set[int]:
-        if self.nights < 12:
+        """Four nights in a row (from 8 nights on): stale, then past the limit the gate stops publication."""
+        if self.nights < 8:
             return set()
-        first = self.at(0.3)
-        return set(range(first, first + 4))
+        first = max(self.at(0.3), max(self.services_down) + 1)
+        return set(range(first, min(first + 4, self.nights)))
 
     @property
     def missed_week(self) -> set[int]:
