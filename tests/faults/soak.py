@@ -25,7 +25,9 @@ fails) in night units.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
+import io
 import os
 import shutil
 import sys
@@ -110,30 +112,46 @@ def file_schedule(full: Path, nights: int) -> list[list[Path]]:
     return schedule
 
 
+def _read_export(path: Path) -> tuple[bool, str, list[list[str]]]:
+    """A CSV export as (had a BOM, delimiter, rows); exports use ';' or ','."""
+    raw = path.read_bytes()
+    text = raw.decode("utf-8-sig")
+    delimiter = ";" if ";" in text.split("\n", 1)[0] else ","
+    return raw.startswith(b"\xef\xbb\xbf"), delimiter, list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def _write_export(path: Path, bom: bool, delimiter: str, rows: list[list[str]]) -> None:
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"))
+
+
+def _weight_column(header: list[str]) -> int:
+    from konvergensi.ingest.eppgbm_columns import HEADER_ALIASES, normalise_header
+
+    names = {normalise_header(alias) for alias in HEADER_ALIASES["weight"]}
+    return next(i for i, cell in enumerate(header) if normalise_header(cell) in names)
+
+
 def correct_a_weight(path: Path) -> str:
     """Re-send `path` with the first measurement's weight 0.1 kg higher (a CSV export)."""
-    raw = path.read_bytes()
-    bom = raw.startswith(b"\xef\xbb\xbf")
-    text = raw.decode("utf-8-sig")
-    lines = text.split("\n")
-    header = lines[0].rstrip("\r").split(";")
-    column = header.index("Berat")
-    cells = lines[1].split(";")
-    old = cells[column]
-    cells[column] = f"{float(old.replace(',', '.')) + 0.1:.1f}".replace(".", ",")
-    lines[1] = ";".join(cells)
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "\n".join(lines).encode("utf-8"))
-    return f"{path.name}: Berat {old} → {cells[column]}"
+    bom, delimiter, rows = _read_export(path)
+    column = _weight_column(rows[0])
+    row = next(r for r in rows[1:] if len(r) > column and r[column].strip())
+    old = row[column]
+    comma = "," in old
+    decimals = max(1, len(old.replace(",", ".").partition(".")[2]))
+    row[column] = f"{float(old.replace(',', '.')) + 0.1:.{decimals}f}"
+    if comma:
+        row[column] = row[column].replace(".", ",")
+    _write_export(path, bom, delimiter, rows)
+    return f"{path.name}: {rows[0][column]} {old} → {row[column]}"
 
 
 def rename_weight_column(path: Path) -> str:
-    raw = path.read_bytes()
-    bom = raw.startswith(b"\xef\xbb\xbf")
-    text = raw.decode("utf-8-sig")
-    first, _, rest = text.partition("\n")
-    cells = first.rstrip("\r").split(";")
-    cells[cells.index("Berat")] = "Berat Timbang"
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + (";".join(cells) + "\n" + rest).encode("utf-8"))
+    bom, delimiter, rows = _read_export(path)
+    rows[0][_weight_column(rows[0])] = "Berat Timbang"
+    _write_export(path, bom, delimiter, rows)
     return path.name
 
 
@@ -257,7 +275,7 @@ class Soak:
                         csvs = tonight or sorted(landing.glob("eppgbm_*.csv"))
                         if csvs:
                             pending_rename = csvs[0]
-                            night.events.append(f"column renamed (Berat → Berat Timbang) in {rename_weight_column(pending_rename)}")
+                            night.events.append(f"weight column renamed to 'Berat Timbang' in {rename_weight_column(pending_rename)}")
                     down = [system for system, days in (("services", self.plan.services_down),
                                                         ("pupr", self.plan.pupr_down)) if number in days]
                     server.set_down(down)

@@ -17,10 +17,9 @@ pytestmark = pytest.mark.faults
 def test_five_nights(server_url, tmp_path, request) -> None:
     soak = Soak(server_url, tmp_path / "soak", nights=5, children=300, months=2, rebuild="end")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    lines = ["", "5-night soak:", soak.header()]
-    results = soak.run(say=lines.append)
-    for line in lines:
+    for line in ("", "5-night soak:", soak.header()):
         reporter.write_line(line)
+    results = soak.run(say=reporter.write_line)  # night by night, as they end
     by_night = {night.number: night for night in results}
     assert all(night.accounting_ok for night in results), [night.problems for night in results]
     assert any("late correction" in event for event in by_night[2].events)
