@@ -206,7 +206,7 @@ def accounting(url: str, run_id: str, night: Night) -> None:
                 if read != loaded + quarantined:
                     night.accounting_ok = False
                     night.problems.append(f"{source}: {read} in ≠ {loaded} + {quarantined}")
-            else:
+            elif f"{source} {status}" not in said:
                 said.append(f"{source} {status}")
         night.pulled = f"{read_total}={loaded_total}+{quarantined_total}" + (f" ({', '.join(said)})" if said else "")
         schema = "marts" if night.published == "yes" else "marts_audit"

@@ -14,6 +14,7 @@ from tests.faults.soak import Soak
 pytestmark = pytest.mark.faults
 
 
+@pytest.mark.timeout(3600)  # six nights (five and the rebuild), 3–5 minutes each on the shared machine
 def test_five_nights(server_url, tmp_path, request) -> None:
     soak = Soak(server_url, tmp_path / "soak", nights=5, children=300, months=2, rebuild="end")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
