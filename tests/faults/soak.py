@@ -14,7 +14,10 @@ and BKKBN exports in the landing directory, the HTTP sources' clock moved on), a
 
 After every night: rows in = rows loaded + rows quarantined for every source (and the raw tables
 hold exactly what the loads recorded), and — every night with --rebuild every, else after the last —
-the published marts equal a from-scratch rebuild (a new warehouse, one night over the same inputs).
+the published marts equal a from-scratch rebuild (a new warehouse, one night over the same inputs);
+for the type-2 marts.dim_household its current versions are compared, since its closed versions are
+history only a warehouse that lived through the nights has (measured: 420 rows against the rebuild's
+288 after 8 nights, every other mart equal).
 
 Staleness is measured by the warehouse's clock (mart_source_freshness: now() − last load), so nights
 a few minutes apart are not days apart: the soak sets KONVERGENSI_MAX_STALE_DAYS to 2.5 nights of
@@ -153,6 +156,28 @@ def rename_weight_column(path: Path) -> str:
     rows[0][_weight_column(rows[0])] = "Berat Timbang"
     _write_export(path, bom, delimiter, rows)
     return path.name
+
+
+# A type-2 dimension keeps every version the warehouse saw night after night: a rebuild from scratch
+# sees only today's. The soak compares its current versions (is_current) with the rebuild's.
+TYPE_2_HISTORY = "marts.dim_household"
+
+
+def current_versions(url: str) -> tuple[int, str]:
+    """Count and checksum of the current versions of TYPE_2_HISTORY (run-dependent columns left out)."""
+    from psycopg import sql as q
+
+    from konvergensi.fingerprints import compared_columns
+
+    with psycopg.connect(url) as connection:
+        columns = compared_columns(connection, TYPE_2_HISTORY)
+        row_text = q.SQL("row({})::text").format(q.SQL(", ").join(map(q.Identifier, columns)))
+        schema, table = TYPE_2_HISTORY.split(".")
+        found = connection.execute(q.SQL(
+            "select count(*), coalesce(md5(string_agg(r, chr(10) order by r)), '') "
+            "from (select {} as r from {} where is_current) as rows").format(row_text, q.Identifier(schema, table))
+        ).fetchone()
+    return int(found[0]), found[1]
 
 
 def accounting(url: str, run_id: str, night: Night) -> None:
@@ -312,6 +337,8 @@ class Soak:
                             else:
                                 schemas = ("marts", "restricted")
                                 diff = differences(fingerprints(fresh, schemas), fingerprints(url, schemas))
+                                diff = [line for line in diff if not line.startswith(f"{TYPE_2_HISTORY}:")
+                                        or current_versions(fresh) != current_versions(url)]
                                 night.rebuild_equal = "yes" if not diff else f"NO: {len(diff)} tables"
                                 night.problems += diff
                     elif compare:
