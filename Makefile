@@ -37,7 +37,7 @@ LINKAGE_MONTHS ?= 12
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help setup run airflow browser test test-unit bench psql stop clean gate-rules
+.PHONY: help setup run airflow browser test test-unit bench faults soak psql stop clean gate-rules
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
@@ -46,6 +46,8 @@ help:
 	@echo "make test                                         unit and integration tests"
 	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
 	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
+	@echo "make faults                                       kill -9 tests, two nights at once, the 5-night soak (not in make test)"
+	@echo "make soak [NIGHTS=30] [REBUILD=every|end]         nights of corrections, outages, a backfill, a renamed column: per-night table"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make gate-rules                                   regenerate the GX files from expectations/gate_rules.yml"
 	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
@@ -97,6 +99,16 @@ bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_convergence.py --children $(BENCH_CHILDREN) --months $(BENCH_MONTHS)
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_linkage.py --children $(LINKAGE_CHILDREN) --months $(LINKAGE_MONTHS)
+
+# Kill tests and two nights at once (tests/faults/): real night processes killed with kill -9, and the
+# embedded PostgreSQL itself killed and restarted, so they run against the embedded server only.
+faults: setup
+	@env -u WAREHOUSE_URL $(WITH_WAREHOUSE) $(PY) -m pytest -m faults --durations=0 $(or $(TESTS),tests/faults)
+
+NIGHTS ?= 30
+REBUILD ?= every
+soak: setup
+	@env -u WAREHOUSE_URL $(WITH_WAREHOUSE) $(PY) -m tests.faults.soak --nights $(NIGHTS) --rebuild $(REBUILD)
 
 # SQL reaches psql through the environment, so any quoting inside it survives.
 export SQL

@@ -42,6 +42,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 from psycopg.types.json import Jsonb
 
 from konvergensi import db, settings
+from konvergensi.faults import pause_point
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult
@@ -147,6 +148,7 @@ def run_gate(run_id: str, schema: str | None = None, checkpoints: tuple[str, ...
                 )
             if not missing:
                 _collect(context, checkpoint.run(run_id=_run_identifier(run_id)), failed, warnings)
+                pause_point("gate")
     except Exception as exc:  # noqa: BLE001 - a broken context or GX error must end as a recorded failure
         failed.append(
             Finding(suite=None, table=None, expectation="gate_error",

@@ -30,9 +30,12 @@ import psycopg
 
 from konvergensi import roles, settings
 from konvergensi.db import connect
+from konvergensi.night_lock import NightAlreadyRunning, night_lock
 from konvergensi.summary import night_summary
 
 DAG_ID = "konvergensi_nightly"
+# Exit code when another night holds the night lock (EX_TEMPFAIL: try again later).
+EXIT_NIGHT_RUNNING = 75
 # `airflow dags test` logs structured lines: "<time> [<level>] <message> [<logger>] key=value …".
 LOG_LINE = re.compile(r"^(?P<time>\d{4}-\d\d-\d\dT(?P<clock>\d\d:\d\d:\d\d))\S*\s+\[(?P<level>\w+)\s*\]\s+(?P<message>.*?)\s+\[(?P<logger>[\w.]+)\]")
 TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>\S+)")
@@ -176,21 +179,26 @@ def main(argv: list[str] | None = None) -> int:
                   "see docs/convergence-sources.md)", flush=True)
     except settings.ConfigurationError as error:
         parser.error(str(error))
-    # migrations and roles, as the superuser of WAREHOUSE_URL; the night's tasks then connect as roles
-    for line in roles.apply().lines():
-        print(line, flush=True)
-    if args.simulate:
-        landing.mkdir(parents=True, exist_ok=True)
-        store = settings.data_dir() / "simulated-sources"
-        store.mkdir(exist_ok=True)
-        dtsen_url = simulated_dtsen_url()
-        simulate(landing, store, dtsen_url, args.run_date, args)
-        with simulated_servers(store, args.run_date, args.down, args.fail_rate) as sources:
-            code, log_file = run_dag(args.run_date, landing, {**sources, "KONVERGENSI_DTSEN_URL": dtsen_url})
-    elif not landing.is_dir():
+    if not args.simulate and not landing.is_dir():
         parser.error(f"landing directory {landing} does not exist")
-    else:
-        code, log_file = run_dag(args.run_date, landing)
+    try:  # one night at a time on this warehouse (a second `make run`, a backfill beside tonight's)
+        with night_lock(args.run_date.isoformat()):
+            # migrations and roles, as the superuser of WAREHOUSE_URL; the night's tasks then connect as roles
+            for line in roles.apply().lines():
+                print(line, flush=True)
+            if args.simulate:
+                landing.mkdir(parents=True, exist_ok=True)
+                store = settings.data_dir() / "simulated-sources"
+                store.mkdir(exist_ok=True)
+                dtsen_url = simulated_dtsen_url()
+                simulate(landing, store, dtsen_url, args.run_date, args)
+                with simulated_servers(store, args.run_date, args.down, args.fail_rate) as sources:
+                    code, log_file = run_dag(args.run_date, landing, {**sources, "KONVERGENSI_DTSEN_URL": dtsen_url})
+            else:
+                code, log_file = run_dag(args.run_date, landing)
+    except NightAlreadyRunning as busy:
+        print(busy, file=sys.stderr)
+        return EXIT_NIGHT_RUNNING
     with connect() as connection:
         print()
         print(night_summary(connection))

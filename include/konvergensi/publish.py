@@ -51,6 +51,7 @@ import psycopg
 from psycopg import sql
 
 from konvergensi import db, roles, settings
+from konvergensi.faults import pause_point
 from konvergensi.gate import check_identifier
 
 PREVIOUS_SUFFIX = "_previous"
@@ -119,6 +120,7 @@ def publish(run_id: str, source_schema: str | None = None,
                 if _schema_exists(conn, companion_source):
                     layer_tables[companion_target] = _rename_pair(
                         conn, companion_source, companion_target, companion_previous)
+            pause_point("publish")
             roles.secure_published(conn)
         dropped = _drop_schema(conn, previous, must_succeed=False)
         for _, _, companion_previous in companions:

@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 from konvergensi.db import connect, ensure_schema
+from konvergensi.faults import pause_point
 from konvergensi.extract.errors import ExtractError, SourceRejected
 from konvergensi.extract.http import RetryPolicy
 from konvergensi.extract.records import MappingContext, Unusable
@@ -140,6 +141,17 @@ class Extractor:
         name = self.source.name
         pseudonymiser = Pseudonymiser.for_warehouse(self.connection)  # refuses a key other than the warehouse's
         with self.connection.transaction():
+            # Under the source's lock no other extract of it runs: a 'running' row is one whose process
+            # died (kill -9, a warehouse restart); its transaction was rolled back, so it loaded nothing.
+            self.connection.execute(
+                """
+                update ops.source_extracts
+                set status = 'failed', finished_at = now(),
+                    error = 'abandoned: the extracting process ended before it finished; nothing of it was loaded'
+                where source = %s and status = 'running'
+                """,
+                (name,),
+            )
             row = self.connection.execute(
                 "select watermark from ops.source_watermarks where source = %s", (name,)
             ).fetchone()
@@ -221,6 +233,7 @@ class Extractor:
                 changed = self._upsert(cursor, target, spools[target.name])
                 report.changed_by_table[target.table] = changed
                 report.rows_changed += changed
+                pause_point("extract")
             cursor.execute(
                 "create temp table stage_quarantine (seq bigserial, record_id text, reason text, record jsonb) on commit drop"
             )

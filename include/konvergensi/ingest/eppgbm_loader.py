@@ -19,6 +19,7 @@ import polars as pl
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
+from konvergensi.faults import pause_point
 from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
 from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files, is_delivered
 from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
@@ -116,6 +117,7 @@ class EppgbmLoader(FileLoader):
             with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
                 for kept, quarantined in self._chunks(path, result, batch_id):
                     copy.write(_csv_bytes(kept))
+                    pause_point("eppgbm_copy")
                     if quarantined.height:
                         quarantine.write(_csv_bytes(quarantined))
             if result.rows_quarantined:
