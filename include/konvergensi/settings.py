@@ -269,3 +269,18 @@ def http_max_backoff_seconds() -> float:
 def http_retry_after_cap_seconds() -> float:
     """A server's Retry-After is honoured up to this many seconds."""
     return _number("KONVERGENSI_HTTP_RETRY_AFTER_CAP_SECONDS", 120.0)
+
+
+def max_file_bytes() -> int:
+    """A delivered file larger than this is refused unread (a year of the city's exports is ~200 MB)."""
+    return int(_number("KONVERGENSI_MAX_FILE_BYTES", float(1 << 30)))
+
+
+def xlsx_max_uncompressed_bytes() -> int:
+    """What the parts of one .xlsx may declare uncompressed, in all (a zip bomb declares far more)."""
+    return int(_number("KONVERGENSI_XLSX_MAX_UNCOMPRESSED_BYTES", float(2 << 30)))
+
+
+def keep_nights() -> int:
+    """How many nights of GX validation results, Data Docs and Airflow task logs are kept."""
+    return max(1, int(_number("KONVERGENSI_KEEP_NIGHTS", 30)))

@@ -39,12 +39,20 @@ from konvergensi.ingest.file_loads import (
     FileResult,
     IngestReport,
     file_checksum,
-    is_delivered,
     previous_versions,
     record_file,
     settle_loaded_tables,
 )
-from konvergensi.ingest.readers import HEADER_SEARCH_ROWS, HeaderCandidate, _detect_encoding, title_text
+from konvergensi.ingest.landing import LandingScan, refused_results, scan_landing, source_directory
+from konvergensi.ingest.readers import (
+    HEADER_SEARCH_ROWS,
+    HeaderCandidate,
+    UnreadableFile,
+    _detect_encoding,
+    check_size,
+    csv_records,
+    title_text,
+)
 from konvergensi.pseudonyms import Pseudonymiser
 from konvergensi.settings import pseudonym_key
 
@@ -71,14 +79,12 @@ class RejectedFile(ValueError):
 
 def discover_bkkbn_files(landing_dir: Path) -> list[Path]:
     """Delivered files in `<landing>/bkkbn/` (none when the directory does not exist yet)."""
-    directory = landing_dir / SUBDIRECTORY
-    if not directory.is_dir():
-        return []
-    return [
-        path
-        for path in sorted(directory.iterdir())
-        if is_delivered(path)
-    ]
+    return _scan(landing_dir).files
+
+
+def _scan(landing_dir: Path) -> LandingScan:
+    directory = source_directory(landing_dir, SUBDIRECTORY)
+    return scan_landing(directory) if directory else LandingScan()
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -86,15 +92,13 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
     The separator is the one the first lines use most (title lines above the header usually have none).
     """
+    check_size(path)
     encoding = _detect_encoding(path)
     with path.open(encoding=encoding, newline="") as handle:
         head = "".join(handle.readline() for _ in range(HEADER_SEARCH_ROWS))
         separator = ";" if head.count(";") > head.count(",") else ","
         handle.seek(0)
-        for number, cells in enumerate(csv.reader(handle, delimiter=separator), start=1):
-            if number == 1 and cells:
-                cells[0] = cells[0].lstrip("\ufeff")
-            yield number, cells
+        yield from csv_records(handle, separator)
 
 
 def _find_header(rows: Iterator[tuple[int, list[str]]], result: FileResult) -> tuple[list[str], list[str | None]]:
@@ -146,7 +150,8 @@ class BkkbnLoader:
         self.context = MappingContext(now, Pseudonymiser(pseudonym_key()))
 
     def run(self) -> IngestReport:
-        files = discover_bkkbn_files(self.landing_dir)
+        scan = _scan(self.landing_dir)
+        files = scan.files
         with self.connection.transaction():
             batch_id = self.connection.execute(
                 "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
@@ -163,6 +168,10 @@ class BkkbnLoader:
                 )  # fmt: skip
             elif result.status == "rejected":
                 log.warning("BKKBN %s rejected: %s", result.file_name, result.error)
+        for refused in refused_results(scan, self.landing_dir):
+            report.files.append(refused)
+            with self.connection.transaction():
+                self._record(refused, batch_id)
         with self.connection.transaction():
             self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
         settle_loaded_tables(self.connection, report, ("raw.bkkbn_families", "raw.bkkbn_quarantine"))
@@ -190,7 +199,7 @@ class BkkbnLoader:
                     self._record(result, batch_id)
                 result.seconds = time.perf_counter() - started
                 return result
-            except (RejectedFile, UnicodeDecodeError, csv.Error, psycopg.DataError, OSError) as error:
+            except (RejectedFile, UnreadableFile, UnicodeDecodeError, csv.Error, psycopg.DataError, OSError) as error:
                 result.status, result.error = "rejected", str(error).strip().splitlines()[0]
                 result.rows_read = result.rows_loaded = result.rows_quarantined = 0
                 result.title_lines = []

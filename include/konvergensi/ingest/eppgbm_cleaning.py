@@ -7,6 +7,8 @@ value can be traced. Rows that cannot be used get a reason and go to quarantine 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from konvergensi.ingest.eppgbm_columns import ALL_FIELDS
@@ -15,6 +17,7 @@ DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 SENTINELS = (999.99, 999.9, 999.0, 9999.0)
 GRAMS_ABOVE_KG = 200.0  # no child under five weighs 200 kg: such a weight was typed in grams
 MM_ABOVE_CM = 250.0  # nor is 250 cm tall: such a height was typed in millimetres
+EARLIEST_DATE = dt.date(1900, 1, 1)  # an earlier date is a typing error (year 1023 for 2023), not a child's
 
 UNSIGNED = r"^\d+(\.\d+)?$"
 SIGNED = r"^[-+]?\d+(\.\d+)?$"
@@ -104,8 +107,11 @@ def _zscore(column: str) -> tuple[pl.Expr, pl.Expr]:
     return pl.when(~sentinel).then(value).alias(column), sentinel.fill_null(False)
 
 
-def clean(chunk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def clean(chunk: pl.DataFrame, today: dt.date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a chunk of text rows into (clean rows, quarantined rows).
+
+    A measurement dated after `today` (default: the machine's date) or a date before 1900 is
+    quarantined: neither can be a measurement of a child under five.
 
     Clean rows carry `source_row`, the RAW_COLUMNS and `person_material` (the text the fallback
     pseudonym is computed from). Quarantined rows carry `source_row`, `reason` and `record` (the
@@ -186,6 +192,9 @@ def clean(chunk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             _note(pl.col("birth_date_clean").is_null(), "missing or invalid birth date (Tgl Lahir)"),
             _note(pl.col("sex_clean").is_null(), "missing or invalid sex (JK)"),
             _note(pl.col("birth_date_clean") > pl.col("measured_on_clean"), "birth date after measurement date"),
+            _note(pl.col("measured_on_clean") > pl.lit(today or dt.date.today()), "measurement date (Tanggal Pengukuran) in the future"),
+            _note((pl.col("birth_date_clean") < pl.lit(EARLIEST_DATE)) | (pl.col("measured_on_clean") < pl.lit(EARLIEST_DATE)),
+                  "date before 1900 (Tgl Lahir or Tanggal Pengukuran)"),
             _note(pl.col("weight_kg").is_null() & pl.col("height_cm").is_null(), "no usable weight or height"),
             _note(pl.col("nik").is_null() & pl.col("child_name").is_null(), "neither NIK nor name"),
         ],

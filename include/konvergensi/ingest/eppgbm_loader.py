@@ -26,11 +26,11 @@ from konvergensi.ingest.file_loads import (
     FileResult,
     IngestReport,
     file_checksum,
-    is_delivered,
     previous_versions,
     record_file,
     settle_loaded_tables,
 )
+from konvergensi.ingest.landing import LandingScan, refused_results, scan_landing
 from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
 from konvergensi.pseudonyms import Pseudonymiser
 from konvergensi.settings import pseudonym_key
@@ -51,11 +51,15 @@ def discover_files(landing_dir: Path) -> list[Path]:
 
     Sub-directories belong to other sources (BKKBN files land in `<landing>/bkkbn/`) and are not
     read. Hidden files and files still being uploaded (`~$…`, `.part`, `.tmp`) are left for a later
-    night.
+    night; symbolic links and other non-regular entries are refused (see landing.scan_landing).
     """
+    return _scan(landing_dir).files
+
+
+def _scan(landing_dir: Path) -> LandingScan:
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing directory {landing_dir} does not exist")
-    return [path for path in sorted(landing_dir.iterdir()) if is_delivered(path)]
+    return scan_landing(landing_dir)
 
 
 def _csv_bytes(frame: pl.DataFrame) -> bytes:
@@ -75,7 +79,8 @@ class EppgbmLoader:
         self.pseudonyms = Pseudonymiser(pseudonym_key())
 
     def run(self) -> IngestReport:
-        files = discover_files(self.landing_dir)
+        scan = _scan(self.landing_dir)
+        files = scan.files
         with self.connection.transaction():
             batch_id = self.connection.execute(
                 "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
@@ -97,6 +102,10 @@ class EppgbmLoader:
                 log.warning("[%d/%d] %s rejected: %s", number, len(files), result.file_name, result.error)
             else:
                 log.debug("[%d/%d] %s skipped: %s", number, len(files), result.file_name, result.error)
+        for refused in refused_results(scan, self.landing_dir):
+            report.files.append(refused)
+            with self.connection.transaction():
+                self._record(refused, batch_id)
         if skipped := report.count("skipped"):
             log.info("e-PPGBM: %d file(s) skipped, already loaded with the same content", skipped)
         with self.connection.transaction():
