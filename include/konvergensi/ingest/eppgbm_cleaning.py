@@ -196,6 +196,8 @@ def clean(chunk: pl.DataFrame, today: dt.date | None = None) -> tuple[pl.DataFra
             _note((pl.col("birth_date_clean") < pl.lit(EARLIEST_DATE)) | (pl.col("measured_on_clean") < pl.lit(EARLIEST_DATE)),
                   "date before 1900 (Tgl Lahir or Tanggal Pengukuran)"),
             _note(pl.col("weight_kg").is_null() & pl.col("height_cm").is_null(), "no usable weight or height"),
+            _note((pl.col("weight_kg") > GRAMS_ABOVE_KG) | (pl.col("height_cm") > MM_ABOVE_CM),
+                  "impossible weight or height even after unit corrections (above 200 kg or 250 cm)"),
             _note(pl.col("nik").is_null() & pl.col("child_name").is_null(), "neither NIK nor name"),
         ],
         separator="; ",

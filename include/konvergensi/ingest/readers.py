@@ -64,6 +64,8 @@ def sniff_format(path: Path) -> str:
         raise UnreadableFile("empty file")
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableFile("UTF-16 text (Excel's 'Unicode text'): save it as CSV UTF-8 and deliver again")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnreadableFile("binary Excel 97-2003 workbook: save it as .xlsx or .csv and deliver again")
     lowered = head.lower()
@@ -247,6 +249,11 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
 
 
 _MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+# A formula cell whose computed value was never stored (written by a program, not saved by Excel).
+_UNCOMPUTED_FORMULA = re.compile(
+    rb'<(?:\w+:)?c\s+r="([A-Z]+\d+)"[^>]*>\s*<(?:\w+:)?f(?:\s[^>]*)?(?:/>|>([^<]*)</(?:\w+:)?f>)'
+    rb'\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>'
+)
 MAX_MERGED_RANGES = 100_000
 
 
@@ -262,6 +269,8 @@ def _merged_ranges(path: Path, sheet: object) -> list[tuple[int, int, int, int]]
 
     openpyxl's streaming reader ignores merges, and they are listed after the rows in the sheet's
     XML, so the part is scanned once for them first (inflated piece by piece, never held whole).
+    The same pass refuses a formula cell without a computed value: read as empty, its value would
+    vanish without a trace.
     """
     part = getattr(sheet, "_worksheet_path", None)
     if not part:
@@ -272,13 +281,19 @@ def _merged_ranges(path: Path, sheet: object) -> list[tuple[int, int, int, int]]
         while block := stream.read(1 << 20):
             data = tail + block
             last = 0
+            if formula := _UNCOMPUTED_FORMULA.search(data):
+                cell, text = formula.group(1).decode(), (formula.group(2) or b"").decode(errors="replace")
+                raise UnreadableFile(
+                    f"cell {cell} of sheet {sheet.title!r} holds a formula (={text}) without a computed value:"
+                    " open the file in Excel or LibreOffice and save it again"
+                )
             for match in _MERGE_CELL.finditer(data):
                 first_col, first_row, last_col, last_row = match.groups()
                 ranges.append((int(first_row), _column_number(first_col), int(last_row), _column_number(last_col)))
                 last = match.end()
                 if len(ranges) > MAX_MERGED_RANGES:
                     raise UnreadableFile(f"sheet {sheet.title!r} has more than {MAX_MERGED_RANGES:,} merged ranges")
-            tail = data[max(last, len(data) - 200):]
+            tail = data[max(last, len(data) - 4096):]
     return sorted(ranges)
 
 
@@ -322,12 +337,29 @@ def _html_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
 
 
 def _detect_encoding(path: Path) -> str:
-    """'utf-8' when the whole file decodes as UTF-8, else 'cp1252' (what Excel on Windows writes)."""
+    """'utf-8' when the whole file decodes as UTF-8, else 'cp1252' (what Excel on Windows writes).
+
+    A file whose text is UTF-8 (non-ASCII letters decoded as UTF-8) until a byte that is not is
+    refused: two exports of different encodings pasted together, which neither reading would
+    decode right. The error names the line of the first foreign byte.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
+    seen_non_ascii = False
+    line = 1
     with path.open("rb") as handle:
-        try:
-            while block := handle.read(1 << 20):
+        while block := handle.read(1 << 20):
+            try:
                 decoder.decode(block)
+            except UnicodeDecodeError as error:
+                if seen_non_ascii or not block[: error.start].isascii():
+                    raise UnreadableFile(
+                        f"line {line + block.count(NEWLINE, 0, error.start)}: byte {block[error.start]:#04x} is not UTF-8"
+                        " but the text before it is: mixed encodings, save the whole file as CSV UTF-8"
+                    ) from None
+                return "cp1252"
+            seen_non_ascii = seen_non_ascii or not block.isascii()
+            line += block.count(NEWLINE)
+        try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return "cp1252"
@@ -372,23 +404,11 @@ def _read_csv(path: Path, chunk_rows: int, titles: list[str]) -> Iterator[pl.Dat
     if encoding != "utf-8":
         yield from _read_csv_slow(path, encoding, separator, chunk_rows)
         return
-    names = [f"column_{i + 1}" for i in range(len(fields))]
+    names = _numbered(len(fields))
     keep = [(name, field) for name, field in zip(names, fields) if field]
     next_row = header_line + 1
     for piece in _csv_pieces(path, CSV_BLOCK_BYTES, skip_lines=header_line):
-        try:
-            frame = pl.read_csv(
-                piece,
-                separator=separator,
-                has_header=False,
-                new_columns=names,
-                infer_schema_length=0,
-                encoding="utf8",
-            )
-        except pl.exceptions.PolarsError as error:
-            raise UnreadableFile(f"malformed CSV near row {next_row}: {str(error).splitlines()[0]}") from error
-        if frame.width != len(fields):
-            raise UnreadableFile(f"malformed CSV near row {next_row}: {frame.width} columns, header has {len(fields)}")
+        frame = _read_piece(piece, separator, len(fields), next_row)
         _check_field_lines(frame, next_row)
         frame = frame.select(
             pl.int_range(next_row, next_row + frame.height, dtype=pl.Int32).alias("source_row"),
@@ -396,6 +416,48 @@ def _read_csv(path: Path, chunk_rows: int, titles: list[str]) -> Iterator[pl.Dat
         )
         next_row += frame.height
         yield frame
+
+
+def _numbered(width: int) -> list[str]:
+    return [f"column_{i + 1}" for i in range(width)]
+
+
+def _read_piece(piece: bytes, separator: str, width: int, first_row: int) -> pl.DataFrame:
+    """A piece of CSV rows as `width` text columns column_1 … column_<width>.
+
+    A row with fewer cells than the header gets empty cells (some tools leave off trailing empty
+    cells; what is missing is for cleaning to judge). A row with more is refused, naming the row,
+    unless its extra cells are empty (a trailing separator).
+    """
+    options = {"separator": separator, "has_header": False, "infer_schema_length": 0, "encoding": "utf8"}
+    try:
+        frame = pl.read_csv(piece, **options)
+    except pl.exceptions.PolarsError as error:
+        if message := _too_many_cells(piece, separator, width, first_row):
+            raise UnreadableFile(message) from error
+        try:
+            frame = pl.read_csv(piece, truncate_ragged_lines=True, **options)
+        except pl.exceptions.PolarsError as again:
+            raise UnreadableFile(f"malformed CSV in the rows from {first_row}: {str(again).splitlines()[0]}") from again
+    frame = frame.rename(dict(zip(frame.columns, _numbered(frame.width))))
+    if frame.width > width:
+        extra = frame.select(pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != "" for c in frame.columns[width:]))
+        if extra.to_series().any():
+            row = first_row + int(extra.to_series().arg_true()[0])
+            raise UnreadableFile(f"malformed CSV, row {row}: more cells than the header's {width} columns")
+        frame = frame.select(frame.columns[:width])
+    if frame.width < width:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in _numbered(width)[frame.width :])
+    return frame
+
+
+def _too_many_cells(piece: bytes, separator: str, width: int, first_row: int) -> str | None:
+    """The first row of the piece with non-empty cells beyond the header's columns, as an error message."""
+    text = piece.decode("utf-8", errors="replace").splitlines(keepends=True)
+    for number, cells in enumerate(csv.reader(text, delimiter=separator), start=first_row):
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            return f"malformed CSV, row {number}: {len(cells)} cells but the header has {width} columns"
+    return None
 
 
 def _check_field_lines(frame: pl.DataFrame, first_row: int) -> None:
