@@ -6,7 +6,8 @@ for a later night but can never be loaded are refused with a reason, so the load
 - a symbolic link is not followed: whoever can write to the landing directory could otherwise make
   the loader read any file the loader's account can read (another source's files, a key file) and
   load it as an export;
-- anything else that is not a regular file (a FIFO would hang the reader, a device never ends).
+- anything else that is not a regular file (a FIFO would hang the reader, a device never ends);
+- a file above KONVERGENSI_MAX_FILE_BYTES, refused before anything (even its checksum) reads it.
 Hidden files and files still being uploaded (`~$…`, `.part`, `.tmp`, …) are left for a later night.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from konvergensi.ingest.file_loads import IN_FLIGHT_MARKERS, FileResult
+from konvergensi.ingest.readers import too_large
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +45,16 @@ def scan_landing(directory: Path) -> LandingScan:
         if is_in_flight(path):
             log.debug("%s: left for a later night (hidden or still being uploaded)", path.name)
             continue
-        mode = path.lstat().st_mode
+        status = path.lstat()
+        mode = status.st_mode
         if stat.S_ISLNK(mode):
             reason = f"symbolic link to {os.readlink(path)} not followed: deliver the file itself"
         elif stat.S_ISDIR(mode):
             continue
         elif not stat.S_ISREG(mode):
             reason = "not a regular file (a pipe, socket or device), not read"
+        elif oversize := too_large(status.st_size):
+            reason = oversize
         else:
             scan.files.append(path)
             continue
@@ -68,8 +73,9 @@ def source_directory(landing_dir: Path, subdirectory: str) -> Path | None:
 
 
 def refused_checksum(path: Path) -> str:
-    """What ops.file_loads records as the checksum of a refused entry (its target is never read)."""
-    target = os.readlink(path) if path.is_symlink() else ""
+    """What ops.file_loads records as the checksum of a refused entry (its content is never read)."""
+    status = path.lstat()
+    target = os.readlink(path) if path.is_symlink() else f"{status.st_size}:{status.st_mtime_ns}"
     return "refused:" + hashlib.sha256(f"{path.name}\0{target}".encode()).hexdigest()
 
 

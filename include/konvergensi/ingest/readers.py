@@ -45,14 +45,23 @@ class UnreadableFile(ValueError):
     """The file cannot be read as an e-PPGBM export; the message says why."""
 
 
+def _size(count: int) -> str:
+    return f"{count / 2**20:,.0f} MB" if count >= 1 << 20 else f"{count:,} bytes"
+
+
+def too_large(size: int) -> str | None:
+    """Why a file of `size` bytes is refused unread, or None when it may be read."""
+    limit = max_file_bytes()
+    if size <= limit:
+        return None
+    return (f"file of {_size(size)} is larger than the {_size(limit)} allowed"
+            " (KONVERGENSI_MAX_FILE_BYTES): split the export by month or kelurahan")
+
+
 def check_size(path: Path) -> None:
     """Refuse a file larger than the configured maximum before anything reads it."""
-    size, limit = path.stat().st_size, max_file_bytes()
-    if size > limit:
-        raise UnreadableFile(
-            f"file of {size / 2**20:,.0f} MB is larger than the {limit / 2**20:,.0f} MB allowed"
-            " (KONVERGENSI_MAX_FILE_BYTES): split the export by month or kelurahan"
-        )
+    if reason := too_large(path.stat().st_size):
+        raise UnreadableFile(reason)
 
 
 def sniff_format(path: Path) -> str:
@@ -71,8 +80,10 @@ def sniff_format(path: Path) -> str:
     lowered = head.lower()
     if b"<table" in lowered or b"<html" in lowered or b"<!doctype html" in lowered:
         return "html"
-    if b"\x00" in head:
-        raise UnreadableFile("binary file that is neither .xlsx nor text")
+    if (nul := head.find(b"\x00")) >= 0:
+        raise UnreadableFile(
+            f"line {head.count(NEWLINE, 0, nul) + 1}: NUL byte: a binary file that is neither .xlsx nor text, or a damaged one"
+        )
     return "csv"
 
 
@@ -208,8 +219,8 @@ def check_xlsx_archive(path: Path) -> None:
         total += part.file_size
         if total > limit:
             raise UnreadableFile(
-                f"refused .xlsx: its parts declare more than {limit / 2**20:,.0f} MB uncompressed"
-                f" (KONVERGENSI_XLSX_MAX_UNCOMPRESSED_BYTES; {part.filename} alone {part.file_size / 2**20:,.0f} MB)"
+                f"refused .xlsx: its parts declare more than {_size(limit)} uncompressed"
+                f" (KONVERGENSI_XLSX_MAX_UNCOMPRESSED_BYTES; {part.filename} alone {_size(part.file_size)})"
             )
         if part.file_size > XLSX_RATIO_FROM_BYTES and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1):
             raise UnreadableFile(
