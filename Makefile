@@ -37,7 +37,7 @@ LINKAGE_MONTHS ?= 12
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help setup run airflow browser test test-unit bench psql stop clean
+.PHONY: help setup run airflow browser test test-unit bench psql backup restore stop clean
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
@@ -47,6 +47,7 @@ help:
 	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
 	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
+	@echo "make backup FILE=x.dump / make restore FILE=x.dump [REPLACE=1]  pg_dump / pg_restore of the warehouse (docs/operations.md)"
 	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
 
 $(VENV)/.installed: requirements.txt
@@ -98,6 +99,14 @@ bench: setup
 export SQL
 psql: $(VENV)/.installed
 	@$(WITH_WAREHOUSE) bash -c 'if [ -n "$$SQL" ]; then psql "$$WAREHOUSE_URL" -c "$$SQL"; else psql "$$WAREHOUSE_URL"; fi'
+
+backup: $(VENV)/.installed
+	@test -n "$(FILE)" || (echo "make backup FILE=path/to/warehouse.dump" >&2; exit 2)
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.backup dump "$(FILE)"
+
+restore: $(VENV)/.installed
+	@test -n "$(FILE)" || (echo "make restore FILE=path/to/warehouse.dump [REPLACE=1]" >&2; exit 2)
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.backup restore "$(FILE)" $(if $(REPLACE),--replace)
 
 stop: $(VENV)/.installed
 	@$(PY) -m konvergensi.airflow_deployment stop

@@ -100,10 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", type=Path)
     parser.add_argument("--replace", action="store_true", help="restore: drop the existing database first")
     args = parser.parse_args(argv)
-    if args.action == "dump":
-        dump(args.file)
-    else:
-        restore(args.file, replace=args.replace)
+    try:
+        if args.action == "dump":
+            dump(args.file)
+        else:
+            restore(args.file, replace=args.replace)
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        print(f"{args.action} failed: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
