@@ -107,11 +107,12 @@ def _zscore(column: str) -> tuple[pl.Expr, pl.Expr]:
     return pl.when(~sentinel).then(value).alias(column), sentinel.fill_null(False)
 
 
-def clean(chunk: pl.DataFrame, today: dt.date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def clean(chunk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a chunk of text rows into (clean rows, quarantined rows).
 
-    A measurement dated after `today` (default: the machine's date) or a date before 1900 is
-    quarantined: neither can be a measurement of a child under five.
+    A date before 1900 is quarantined: it cannot be a child's. A measurement dated in the future is
+    loaded: the gate's measured_on_not_in_future stops the whole night then, since such dates come
+    in batches (a year typed wrong throughout an export) that must not publish half-loaded.
 
     Clean rows carry `source_row`, the RAW_COLUMNS and `person_material` (the text the fallback
     pseudonym is computed from). Quarantined rows carry `source_row`, `reason` and `record` (the
@@ -192,7 +193,6 @@ def clean(chunk: pl.DataFrame, today: dt.date | None = None) -> tuple[pl.DataFra
             _note(pl.col("birth_date_clean").is_null(), "missing or invalid birth date (Tgl Lahir)"),
             _note(pl.col("sex_clean").is_null(), "missing or invalid sex (JK)"),
             _note(pl.col("birth_date_clean") > pl.col("measured_on_clean"), "birth date after measurement date"),
-            _note(pl.col("measured_on_clean") > pl.lit(today or dt.date.today()), "measurement date (Tanggal Pengukuran) in the future"),
             _note((pl.col("birth_date_clean") < pl.lit(EARLIEST_DATE)) | (pl.col("measured_on_clean") < pl.lit(EARLIEST_DATE)),
                   "date before 1900 (Tgl Lahir or Tanggal Pengukuran)"),
             _note(pl.col("weight_kg").is_null() & pl.col("height_cm").is_null(), "no usable weight or height"),
