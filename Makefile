@@ -37,7 +37,7 @@ LINKAGE_MONTHS ?= 12
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help setup run airflow browser test test-unit bench faults soak psql stop clean gate-rules
+.PHONY: help setup run airflow browser test test-unit bench faults soak psql backup restore stop clean gate-rules
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
@@ -50,6 +50,7 @@ help:
 	@echo "make soak [NIGHTS=30] [REBUILD=every|end]         nights of corrections, outages, a backfill, a renamed column: per-night table"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make gate-rules                                   regenerate the GX files from expectations/gate_rules.yml"
+	@echo "make backup FILE=x.dump / make restore FILE=x.dump [REPLACE=1]  pg_dump / pg_restore of the warehouse (docs/operations.md)"
 	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
 
 $(VENV)/.installed: requirements.txt
@@ -114,6 +115,14 @@ soak: setup
 export SQL
 psql: $(VENV)/.installed
 	@$(WITH_WAREHOUSE) bash -c 'if [ -n "$$SQL" ]; then psql "$$WAREHOUSE_URL" -c "$$SQL"; else psql "$$WAREHOUSE_URL"; fi'
+
+backup: $(VENV)/.installed
+	@test -n "$(FILE)" || (echo "make backup FILE=path/to/warehouse.dump" >&2; exit 2)
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.backup dump "$(FILE)"
+
+restore: $(VENV)/.installed
+	@test -n "$(FILE)" || (echo "make restore FILE=path/to/warehouse.dump [REPLACE=1]" >&2; exit 2)
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.backup restore "$(FILE)" $(if $(REPLACE),--replace)
 
 stop: $(VENV)/.installed
 	@$(PY) -m konvergensi.airflow_deployment stop

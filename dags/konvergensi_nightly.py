@@ -116,6 +116,13 @@ def konvergensi_nightly():
     def publish_marts() -> None:
         nightly_tasks.publish(get_current_context()["run_id"])
 
+    # Beside the night, not after it: a leaf downstream of publish with trigger rule all_done would
+    # turn a failed night's run green. Pruning keeps the newest nights, so tonight's logs stay.
+    @task(retries=0)
+    def housekeeping() -> dict:
+        return nightly_tasks.housekeeping(get_current_context()["run_id"])
+
+    housekeeping()
     [ingest_eppgbm(), ingest_bkkbn(), *extracts] >> transform
     transform >> quality_gate() >> publish_marts()
 

@@ -140,12 +140,24 @@ def gate(run_id: str) -> dict[str, object]:
     """Validate tonight's marts in the audit schema; raises GateFailed when a fail-level check fails."""
     from konvergensi.gate import enforce, run_gate
 
-    with roles.acting_as(roles.TRANSFORMER):
-        result = run_gate(run_id)
+    from konvergensi.housekeeping import prune_gate_results
+
+    try:
+        with roles.acting_as(roles.TRANSFORMER):
+            result = run_gate(run_id)
+    finally:
+        prune_gate_results()  # tonight's results are the newest: they stay
     for warning in result.warnings:
         log.warning("gate warning: %s", warning)
     enforce(result)
     return {"success": result.success, "warnings": len(result.warnings), "data_docs": str(result.data_docs_path)}
+
+
+def housekeeping(run_id: str) -> dict[str, str]:
+    """Prune GX results, Data Docs and Airflow task logs to the last KONVERGENSI_KEEP_NIGHTS nights."""
+    from konvergensi.housekeeping import prune_airflow_logs, prune_gate_results
+
+    return {result.what: result.line() for result in (prune_gate_results(), prune_airflow_logs(current_run=run_id))}
 
 
 def publish(run_id: str) -> None:

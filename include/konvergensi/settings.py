@@ -360,3 +360,18 @@ def provide_analyst_key(context: object = None) -> None:
     the task process at run time keeps it out of the DAG's rendered fields and the metadata database.
     """
     os.environ["PGOPTIONS"] = analyst_key_options()
+
+
+def max_file_bytes() -> int:
+    """A delivered file larger than this is refused unread (a year of the city's exports is ~200 MB)."""
+    return int(_number("KONVERGENSI_MAX_FILE_BYTES", float(1 << 30)))
+
+
+def xlsx_max_uncompressed_bytes() -> int:
+    """What the parts of one .xlsx may declare uncompressed, in all (a zip bomb declares far more)."""
+    return int(_number("KONVERGENSI_XLSX_MAX_UNCOMPRESSED_BYTES", float(2 << 30)))
+
+
+def keep_nights() -> int:
+    """How many nights of GX validation results, Data Docs and Airflow task logs are kept."""
+    return max(1, int(_number("KONVERGENSI_KEEP_NIGHTS", 30)))

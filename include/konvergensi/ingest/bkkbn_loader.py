@@ -33,8 +33,17 @@ from konvergensi.ingest.bkkbn_columns import (
     parse_date,
     parse_flag,
 )
-from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files, is_delivered
-from konvergensi.ingest.readers import HEADER_SEARCH_ROWS, HeaderCandidate, _detect_encoding, title_text
+from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files
+from konvergensi.ingest.landing import LandingScan, scan_landing, source_directory
+from konvergensi.ingest.readers import (
+    HEADER_SEARCH_ROWS,
+    HeaderCandidate,
+    UnreadableFile,
+    _detect_encoding,
+    check_size,
+    csv_records,
+    title_text,
+)
 from konvergensi.pseudonyms import Pseudonymiser
 
 log = logging.getLogger(__name__)
@@ -58,16 +67,10 @@ class RejectedFile(ValueError):
     """The whole file cannot be loaded; the message says why."""
 
 
-def discover_bkkbn_files(landing_dir: Path) -> list[Path]:
+def _scan(landing_dir: Path) -> LandingScan:
     """Delivered files in `<landing>/bkkbn/` (none when the directory does not exist yet)."""
-    directory = landing_dir / SUBDIRECTORY
-    if not directory.is_dir():
-        return []
-    return [
-        path
-        for path in sorted(directory.iterdir())
-        if is_delivered(path)
-    ]
+    directory = source_directory(landing_dir, SUBDIRECTORY)
+    return scan_landing(directory) if directory else LandingScan()
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -75,15 +78,13 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
     The separator is the one the first lines use most (title lines above the header usually have none).
     """
+    check_size(path)
     encoding = _detect_encoding(path)
     with path.open(encoding=encoding, newline="") as handle:
         head = "".join(handle.readline() for _ in range(HEADER_SEARCH_ROWS))
         separator = ";" if head.count(";") > head.count(",") else ","
         handle.seek(0)
-        for number, cells in enumerate(csv.reader(handle, delimiter=separator), start=1):
-            if number == 1 and cells:
-                cells[0] = cells[0].lstrip("\ufeff")
-            yield number, cells
+        yield from csv_records(handle, separator)
 
 
 def _find_header(rows: Iterator[tuple[int, list[str]]], result: FileResult) -> tuple[list[str], list[str | None]]:
@@ -130,7 +131,7 @@ class BkkbnLoader(FileLoader):
     SOURCE = SOURCE
     LABEL = "BKKBN"
     TABLES = ("raw.bkkbn_families", "raw.bkkbn_quarantine")
-    REJECTED_BY = (RejectedFile, UnicodeDecodeError, csv.Error, psycopg.DataError, OSError)
+    REJECTED_BY = (RejectedFile, UnreadableFile, UnicodeDecodeError, csv.Error, psycopg.DataError, OSError)
     FILE_FORMAT = "csv"
 
     def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, today: date | None = None):
@@ -138,8 +139,8 @@ class BkkbnLoader(FileLoader):
         now = datetime.now(UTC) if today is None else datetime.combine(today, datetime.min.time(), UTC)
         self.context = MappingContext(now, Pseudonymiser.for_warehouse(connection))
 
-    def discover(self) -> list[Path]:
-        return discover_bkkbn_files(self.landing_dir)
+    def scan(self) -> LandingScan:
+        return _scan(self.landing_dir)
 
     def batch_directory(self) -> Path:
         return self.landing_dir / SUBDIRECTORY

@@ -7,6 +7,8 @@ value can be traced. Rows that cannot be used get a reason and go to quarantine 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from konvergensi.identity_numbers import plausible_nik_expression
@@ -16,6 +18,7 @@ DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 SENTINELS = (999.99, 999.9, 999.0, 9999.0)
 GRAMS_ABOVE_KG = 200.0  # no child under five weighs 200 kg: such a weight was typed in grams
 MM_ABOVE_CM = 250.0  # nor is 250 cm tall: such a height was typed in millimetres
+EARLIEST_DATE = dt.date(1900, 1, 1)  # an earlier date is a typing error (year 1023 for 2023), not a child's
 
 UNSIGNED = r"^\d+(\.\d+)?$"
 SIGNED = r"^[-+]?\d+(\.\d+)?$"
@@ -105,6 +108,10 @@ def _zscore(column: str) -> tuple[pl.Expr, pl.Expr]:
 def clean(chunk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a chunk of text rows into (clean rows, quarantined rows).
 
+    A date before 1900 is quarantined: it cannot be a child's. A measurement dated in the future is
+    loaded: the gate's measured_on_not_in_future stops the whole night then, since such dates come
+    in batches (a year typed wrong throughout an export) that must not publish half-loaded.
+
     Clean rows carry `source_row`, the RAW_COLUMNS and `person_material` (the text the fallback
     pseudonym is computed from). Quarantined rows carry `source_row`, `reason` and `record` (the
     original cells as JSON).
@@ -184,7 +191,11 @@ def clean(chunk: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             _note(pl.col("birth_date_clean").is_null(), "missing or invalid birth date (Tgl Lahir)"),
             _note(pl.col("sex_clean").is_null(), "missing or invalid sex (JK)"),
             _note(pl.col("birth_date_clean") > pl.col("measured_on_clean"), "birth date after measurement date"),
+            _note((pl.col("birth_date_clean") < pl.lit(EARLIEST_DATE)) | (pl.col("measured_on_clean") < pl.lit(EARLIEST_DATE)),
+                  "date before 1900 (Tgl Lahir or Tanggal Pengukuran)"),
             _note(pl.col("weight_kg").is_null() & pl.col("height_cm").is_null(), "no usable weight or height"),
+            _note((pl.col("weight_kg") > GRAMS_ABOVE_KG) | (pl.col("height_cm") > MM_ABOVE_CM),
+                  "impossible weight or height even after unit corrections (above 200 kg or 250 cm)"),
             _note(pl.col("nik").is_null() & pl.col("child_name").is_null(), "neither NIK nor name"),
         ],
         separator="; ",

@@ -21,7 +21,8 @@ from psycopg.copy import QueuedLibpqWriter
 
 from konvergensi.faults import pause_point
 from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
-from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files, is_delivered
+from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files
+from konvergensi.ingest.landing import LandingScan, scan_landing
 from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
 from konvergensi.pseudonyms import Pseudonymiser
 
@@ -36,16 +37,16 @@ MEASUREMENT_COLUMNS = LINEAGE_COLUMNS + RAW_COLUMNS + KEY_COLUMNS
 QUARANTINE_COLUMNS = LINEAGE_COLUMNS + ("reason", "record")
 
 
-def discover_files(landing_dir: Path) -> list[Path]:
+def _scan(landing_dir: Path) -> LandingScan:
     """Every delivered file directly in the landing directory, in a stable order.
 
     Sub-directories belong to other sources (BKKBN files land in `<landing>/bkkbn/`) and are not
     read. Hidden files and files still being uploaded (`~$…`, `.part`, `.tmp`) are left for a later
-    night.
+    night; symbolic links and other non-regular entries are refused (see landing.scan_landing).
     """
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing directory {landing_dir} does not exist")
-    return [path for path in sorted(landing_dir.iterdir()) if is_delivered(path)]
+    return scan_landing(landing_dir)
 
 
 def _csv_bytes(frame: pl.DataFrame) -> bytes:
@@ -68,8 +69,8 @@ class EppgbmLoader(FileLoader):
         self.chunk_rows = chunk_rows
         self.pseudonyms = Pseudonymiser.for_warehouse(connection)
 
-    def discover(self) -> list[Path]:
-        return discover_files(self.landing_dir)
+    def scan(self) -> LandingScan:
+        return _scan(self.landing_dir)
 
     def prepare(self, path: Path, result: FileResult) -> None:
         if path.suffix.lower() not in EXPORT_SUFFIXES:

@@ -13,21 +13,19 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from konvergensi.db import connect, ensure_schema
 
+if TYPE_CHECKING:  # landing imports this module
+    from konvergensi.ingest.landing import LandingScan
+
 log = logging.getLogger(__name__)
 
 # Names of files still being written by an upload or an editor: left for a later night.
 IN_FLIGHT_MARKERS = ("~$", ".part", ".tmp", ".crdownload", ".partial")
-
-
-def is_delivered(path: Path) -> bool:
-    """A regular, visible file that is not still being uploaded."""
-    return (path.is_file() and not path.name.startswith(".")
-            and not any(marker in path.name for marker in IN_FLIGHT_MARKERS))
 
 
 def file_checksum(path: Path) -> str:
@@ -172,7 +170,8 @@ class FileLoader:
         self.run_id = run_id
         self.landing_dir = landing_dir
 
-    def discover(self) -> list[Path]:
+    def scan(self) -> LandingScan:
+        """Tonight's files of this source, and the entries refused without being read (symlinks, …)."""
         raise NotImplementedError
 
     def batch_directory(self) -> Path:
@@ -191,7 +190,10 @@ class FileLoader:
             self.connection.execute(f"delete from {table} where source_file = %s", (name,))
 
     def run(self) -> IngestReport:
-        files = self.discover()
+        from konvergensi.ingest.landing import refused_results
+
+        scan = self.scan()
+        files = scan.files
         with self.connection.transaction():
             row = self.connection.execute(
                 "insert into ops.load_batches (run_id, landing_dir) values (%s, %s) returning batch_id",
@@ -215,6 +217,10 @@ class FileLoader:
                 log.warning("%s rejected: %s", progress, result.error)
             else:
                 log.debug("%s skipped: %s", progress, result.error)
+        for refused in refused_results(scan, self.landing_dir):
+            report.files.append(refused)
+            with self.connection.transaction():
+                record_file(self.connection, self.SOURCE, self.run_id, refused, batch_id)
         if skipped := report.count("skipped"):
             log.info("%s: %d file(s) skipped, already loaded with the same content", self.LABEL, skipped)
         with self.connection.transaction():
