@@ -29,7 +29,7 @@ aggregate_rows as (
         {% for count in counts %}{{ count }}{{ "," if not loop.last }}
         {% endfor %}
     from prevalence
-    where wilayah_level in ('kecamatan', {{ prevalence_city_level() }})
+    where wilayah_level in ('kecamatan', {{ city_level() }})
 
 )
 

@@ -12,10 +12,9 @@ import psycopg
 
 BAR_WIDTH = 30
 
-# The city as the published marts spell it; written here once, passed to the queries as parameters.
-CITY_LEVEL = "kota"  # wilayah_level of the convergence marts (scorecard, target progress, ...)
-PREVALENCE_CITY_LEVEL = "city"  # wilayah_level of mart_stunting_prevalence_monthly
-LINKAGE_CITY_ROW = "CITY"  # kelurahan_code of mart_linkage_rates' city-wide row
+# The city as every published mart spells it (dbt: macros/wilayah_levels.sql), passed to the queries
+# as a parameter: the wilayah_level of city rows, and the kelurahan_code of mart_linkage_rates' city-wide rows.
+CITY_LEVEL = "kota"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> str:
@@ -230,7 +229,7 @@ def _linkage(connection: psycopg.Connection) -> str:
         select source, records, linked, ambiguous, unlinked, link_rate_pct::float
         from marts.mart_linkage_rates where kelurahan_code = %s order by source
         """,
-        (LINKAGE_CITY_ROW,),
+        (CITY_LEVEL,),
     ).fetchall()
     lines = ["Family linkage, city-wide (exact keys first, then documented fallbacks; ambiguous never forced)"]
     lines.append(table(["source", "records", "linked", "ambiguous", "unlinked", "linked %", ""],
@@ -313,7 +312,7 @@ def _describe(finding: dict) -> str:
 def _prevalence(connection: psycopg.Connection) -> str:
     month = connection.execute(
         "select max(month_start) from marts.mart_stunting_prevalence_monthly where wilayah_level = %s",
-        (PREVALENCE_CITY_LEVEL,),
+        (CITY_LEVEL,),
     ).fetchone()[0]
     if month is None:
         return "No prevalence published yet."
@@ -325,7 +324,7 @@ def _prevalence(connection: psycopg.Connection) -> str:
         where month_start = %(month)s and wilayah_level in ('kecamatan', %(city)s)
         order by wilayah_level = %(city)s, wilayah_name
         """,
-        {"month": month, "city": PREVALENCE_CITY_LEVEL},
+        {"month": month, "city": CITY_LEVEL},
     ).fetchall()
     top = max((r[1] or 0 for r in rows), default=0)
     out = [f"Stunting prevalence (e-PPGBM register, latest measurement per child) — {month:%B %Y}"]
@@ -341,7 +340,7 @@ def _prevalence(connection: psycopg.Connection) -> str:
         select month_start, stunting_pct::float from marts.mart_stunting_prevalence_monthly
         where wilayah_level = %s order by month_start desc limit 12
         """,
-        (PREVALENCE_CITY_LEVEL,),
+        (CITY_LEVEL,),
     ).fetchall()[::-1]
     if trend:
         out.append("\nCity stunting prevalence by month")

@@ -1,5 +1,5 @@
 {#
-    How well each source links, per kelurahan and for the city (kelurahan_code = 'CITY'). One column
+    How well each source links, per kelurahan and for the city (kelurahan_code = 'kota'). One column
     per link method (wide format: the method list is fixed by docs/linkage.md).
     - eppgbm_children, pregnancies, bkkbn, pupr_surveys, pupr_projects: linked to a household;
     - services_children: matched to a child key; services_women: attributed to a pregnancy
@@ -66,7 +66,7 @@ rates as (
 
     select
         source,
-        coalesce(kelurahan_code, 'CITY') as kelurahan_code,
+        coalesce(kelurahan_code, {{ city_level() }}) as kelurahan_code,
         count(*)::integer as records,
         count(*) filter (where link_method not in ('ambiguous', 'unlinked'))::integer as linked,
         count(*) filter (where link_method = 'nik')::integer as linked_by_nik,

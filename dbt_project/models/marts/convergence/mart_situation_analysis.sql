@@ -46,7 +46,7 @@ wilayah as (
 prevalence_months as (
 
     select
-        case wilayah_level when {{ prevalence_city_level() }} then {{ city_level() }} else wilayah_level end as wilayah_level,
+        wilayah_level,
         wilayah_code,
         month_start,
         stunting_pct

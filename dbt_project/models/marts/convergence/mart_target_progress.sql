@@ -10,7 +10,7 @@
 with prevalence as (
 
     select * from {{ ref('mart_stunting_prevalence_monthly') }}
-    where wilayah_level in ({{ prevalence_city_level() }}, 'kecamatan')
+    where wilayah_level in ({{ city_level() }}, 'kecamatan')
 
 ),
 
@@ -30,7 +30,7 @@ city as (
 
     select wilayah_code, wilayah_name
     from {{ ref('mart_stunting_prevalence_monthly') }}
-    where wilayah_level = {{ prevalence_city_level() }}
+    where wilayah_level = {{ city_level() }}
     limit 1
 
 ),
@@ -38,7 +38,7 @@ city as (
 register_rows as (
 
     select
-        case when prevalence.wilayah_level = {{ prevalence_city_level() }} then {{ city_level() }} else 'kecamatan' end as wilayah_level,
+        prevalence.wilayah_level,
         prevalence.wilayah_code,
         prevalence.wilayah_name,
         'register' as source_type,

@@ -107,7 +107,7 @@ city_rows as (
 
     select
         month_start,
-        {{ prevalence_city_level() }} as wilayah_level,
+        {{ city_level() }} as wilayah_level,
         city_code as wilayah_code,
         min(city_name) as wilayah_name,
         null::text as kecamatan_code,
