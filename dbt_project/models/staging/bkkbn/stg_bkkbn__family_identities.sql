@@ -1,6 +1,6 @@
 {#
     RESTRICTED, materialised in schema identity. The plain KK number and the wife's NIK of BKKBN rows
-    beside their pseudonyms: identity/identity_family_link_candidates uses them to translate e-PPGBM's
+    beside their pseudonyms: the identity linkage models (identity/identity_*) use them to translate e-PPGBM's
     plain numbers into keys.
 #}
 {{ config(schema='identity', materialized='view') }}

@@ -1,6 +1,6 @@
 {#
     RESTRICTED, materialised in schema identity. The personal columns of DTSEN households (plain KK
-    number, address, RT, RW) beside their pseudonyms, for identity/identity_family_link_candidates only.
+    number, address, RT, RW) beside their pseudonyms, for the identity linkage models (identity/identity_*) only.
 #}
 {{ config(schema='identity', materialized='view') }}
 

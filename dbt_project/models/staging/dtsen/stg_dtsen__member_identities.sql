@@ -1,6 +1,6 @@
 {#
     RESTRICTED, materialised in schema identity. The personal columns of DTSEN members (NIK, name,
-    birth date) beside their pseudonyms, for identity/identity_family_link_candidates only.
+    birth date) beside their pseudonyms, for the identity linkage models (identity/identity_*) only.
 #}
 {{ config(schema='identity', materialized='view') }}
 

@@ -1,7 +1,7 @@
 {#
     RESTRICTED, materialised in schema identity. What the family linkage needs from e-PPGBM rows:
     the child's name, birth date and kelurahan, the family's address, RT and RW, the plain KK number and
-    the parent's NIK (both reduced to their digits). Only identity/identity_family_link_candidates reads it; it turns these into
+    the parent's NIK (both reduced to their digits). Only the identity linkage models (identity/identity_*) read it; it turns these into
     pseudonymous candidates. Never ref() it from a pseudonymous model.
 #}
 {{ config(schema='identity', materialized='view') }}

@@ -1,6 +1,6 @@
 {#
     RESTRICTED, materialised in schema identity. Plain KK number, address, RT and RW of PUPR projects
-    beside their pseudonyms, for identity/identity_family_link_candidates only. The coordinates are
+    beside their pseudonyms, for the identity linkage models (identity/identity_*) only. The coordinates are
     not needed for linkage and are not selected.
 #}
 {{ config(schema='identity', materialized='view') }}

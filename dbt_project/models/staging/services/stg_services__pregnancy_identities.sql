@@ -1,7 +1,7 @@
 {#
     RESTRICTED, materialised in schema identity. The personal columns of pregnancies (mother's NIK,
     name and birth date, plain KK number, address, RT, RW) beside their pseudonyms, for
-    identity/identity_family_link_candidates only.
+    the identity linkage models (identity/identity_*) only.
 #}
 {{ config(schema='identity', materialized='view') }}
 

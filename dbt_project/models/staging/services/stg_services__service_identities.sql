@@ -1,7 +1,7 @@
 {#
     RESTRICTED, materialised in schema identity. The personal columns of services (person's name and
     birth date, mother's NIK, plain KK number) beside their pseudonyms, for
-    identity/identity_family_link_candidates only. Voided (BATAL) rows are kept, like in
+    the identity linkage models (identity/identity_*) only. Voided (BATAL) rows are kept, like in
     stg_services__services; consumers decide.
 #}
 {{ config(schema='identity', materialized='view') }}
