@@ -13,8 +13,8 @@ source sent, NIKs included). DTSEN is a mirror of a live register and is not age
 register decides what it holds; an erasure still applies). The derived person-level tables
 (identity, restricted, snapshots, intermediate, the marts' person rows) lose every row whose
 pseudonym no longer occurs in raw. The
-aggregates are kept: before deleting, the published aggregate tables (schema `bi`, else the
-`mart_*` tables of `marts`) are copied whole into ops.retained_aggregates, since the next dbt build
+aggregates are kept: before deleting, the published aggregate tables (the `mart_*` tables of
+`marts`, complete and unsuppressed; `bi` is derived from them) are copied whole into ops.retained_aggregates, since the next dbt build
 recomputes the marts from what raw still holds. ops.retention_runs records the cutoff and counts.
 
 **Erasure** removes one person by NIK: the rows about them (their measurements — also those of the
@@ -129,8 +129,7 @@ def _keep_aggregates(connection: psycopg.Connection, run_id: int) -> int:
         """
         select table_schema, table_name from information_schema.tables
         where table_type = 'BASE TABLE'
-          and ((table_schema = 'bi') or (table_schema = 'marts' and table_name like 'mart\\_%%'
-               and not exists (select 1 from information_schema.schemata where schema_name = 'bi')))
+          and table_schema = 'marts' and table_name like 'mart\\_%%'
         order by 1, 2
         """
     ).fetchall()

@@ -2,8 +2,9 @@
 
 A tiny simulated city deploys its sources one by one, night after night, in one warehouse, through
 the functions the DAG tasks call (nightly_tasks.ingest, ingest_family_data, extract, gate, publish)
-and one real `dbt build` per night (unit tests excluded: they do not depend on the data and run in
-the DAG test; seeds are loaded on the first night only, as they do not change):
+and one real `dbt build` per night. The first night's build also runs every dbt unit test (they do
+not depend on the data, and the production DAG leaves them out, as dbt advises); seeds are loaded on
+the first night only, as they do not change:
 1. e-PPGBM files only, nothing else configured (the default: no pulled-source URL, no bkkbn/ folder);
    then DTSEN is named in the settings at an address nobody answers: stale from the start, the gate
    fails and the night-1 marts stay published; and a setting naming an unknown source fails at start;
@@ -82,8 +83,12 @@ def night(city: dict, name: str, environment: dict[str, str], *, seeds: bool = F
             **{source: nightly_tasks.extract(source, run_id) for source in nightly_tasks.PULLED_SOURCES},
         }
         clock.lap("loads")
-        build = dbt_build(warehouse, city["root"] / f"dbt-{name}", exclude=() if seeds else ("seed",))
+        build = dbt_build(warehouse, city["root"] / f"dbt-{name}", exclude=() if seeds else ("seed",), unit_tests=seeds)
         assert build.returncode == 0, build.stdout[-6000:]
+        if seeds:  # the project's unit tests ran here, all passed
+            results = json.loads((city["root"] / f"dbt-{name}" / "run_results.json").read_text())["results"]
+            unit = [r["status"] for r in results if r["unique_id"].startswith("unit_test.")]
+            assert len(unit) >= 40 and set(unit) == {"pass"}, (len(unit), set(unit))
         clock.lap("dbt build")
         gate = None
         try:
@@ -118,10 +123,10 @@ class Clock:
 
 
 def dbt_build(warehouse: str, target: Path, select: str | None = None,
-              exclude: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+              exclude: tuple[str, ...] = (), unit_tests: bool = False) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).parent / "dbt"
     command = [str(dbt), "build", "--target-path", str(target), "--log-path", str(target)]
-    for resource_type in ("unit_test", *exclude):
+    for resource_type in (*(() if unit_tests else ("unit_test",)), *exclude):
         command += ["--exclude-resource-type", resource_type]
     if select:
         command += ["--select", select]
