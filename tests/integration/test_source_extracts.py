@@ -18,6 +18,7 @@ from konvergensi.extract import SourceRejected, SourceUnavailable, extract_sourc
 from konvergensi.extract import sources as extract_sources
 from konvergensi.extract.http import RetryPolicy
 from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
+from tests.fixtures.sources.dtsen_register import DTSEN_TABLES
 from tests.fixtures.sources.fake_http import HERE as FIXTURES
 from tests.fixtures.sources.fake_http import FakeSources, load_fixture
 
@@ -167,20 +168,7 @@ def test_public_works_geojson_follows_next_links(fake: FakeSources, fresh_databa
     assert _rows(url, "select count(*) from raw.source_quarantine") == [(2,)]
 
 
-DTSEN_DDL = """
-create schema dtsen;
-create table dtsen.rumah_tangga (
-    id_rt text primary key, no_kk text, kode_kelurahan text, nama_kelurahan text, alamat text, rt text, rw text,
-    desil smallint, b302_luas_lantai numeric, b303_lantai text, b304_dinding smallint, b305_atap smallint,
-    b306a_air_minum smallint, b309a_fasilitas_bab smallint, b309b_jenis_kloset smallint,
-    b310_pembuangan_akhir smallint, jumlah_art smallint, periode_pemutakhiran text, updated_at timestamptz);
-create table dtsen.anggota_rumah_tangga (
-    id_art text primary key, id_rt text, nik text, nama text, b409_hubungan smallint, jenis_kelamin smallint,
-    tgl_lahir date, b411_akta_lahir smallint, b417_lapangan_usaha smallint, b418_status_pekerjaan smallint,
-    b427_catatan_kms smallint, b431a_jaminan_kesehatan smallint, status_keberadaan smallint, updated_at timestamptz);
-create table dtsen.penerimaan_program (
-    id_rt text, program text, tahun smallint, bulan smallint, updated_at timestamptz,
-    primary key (id_rt, program, tahun, bulan));
+DTSEN_DDL = DTSEN_TABLES + """
 insert into dtsen.rumah_tangga values
     ('RT-001', '3375010101200001', '33.75.01.1002', 'Medono', 'Jl. Mawar 1', '001', '002', 2, 36.5, '1', 1, 1,
      3, 1, 1, 1, 4, '2026-Q1', '2026-01-10 10:00+07'),
