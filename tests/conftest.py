@@ -76,3 +76,12 @@ def fresh_database_url(server_url: str) -> Iterator[str]:
 def _test_pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fixed key so tests never create or read the developer's key file."""
     monkeypatch.setenv("KONVERGENSI_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
+
+
+@pytest.fixture(scope="session")
+def published_night(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[object]:
+    """One small city loaded, built, gated and published for the session (tests/fixtures/published_night.py)."""
+    from tests.fixtures.published_night import publish_small_night
+
+    with publish_small_night(tmp_path_factory.mktemp("published_night"), server_url) as night:
+        yield night
