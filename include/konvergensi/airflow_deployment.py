@@ -48,6 +48,7 @@ METADATA_DATABASE = "airflow"
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
 START_TIMEOUT_SECONDS = 300
 STOP_TIMEOUT_SECONDS = 30
+KILL_WAIT_SECONDS = 10
 
 
 class DeploymentError(RuntimeError):
@@ -375,6 +376,27 @@ def stop_components(processes: dict[str, subprocess.Popen]) -> None:
     for process in processes.values():
         _signal_group(process.pid, signal.SIGKILL)  # leftovers of the group (task runners) too
         process.poll()
+    _wait_groups_gone([process.pid for process in processes.values()], KILL_WAIT_SECONDS)
+
+
+def group_members(group: int) -> list[int]:
+    """Live (not zombie) processes whose process group is `group`, read from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _wait_groups_gone(groups: list[int], seconds: float) -> None:
+    """Wait until SIGKILL has taken effect on every member of `groups`: a killed process lingers while it exits."""
+    deadline = time.monotonic() + seconds
+    while any(group_members(group) for group in groups) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -495,9 +517,11 @@ def stop() -> None:
         print(f"Stopping Airflow (pid {supervisor}) …", flush=True)
         os.kill(supervisor, signal.SIGTERM)
         _wait_gone(supervisor, STOP_TIMEOUT_SECONDS + 15)
-    leftovers = [pid for pid in state.get("components", {}).values() if _alive(pid)]
-    for pid in leftovers:
-        _signal_group(pid, signal.SIGKILL)
+    groups = list(state.get("components", {}).values())
+    for group in groups:  # a group outlives its leader when the supervisor itself was killed
+        if group_members(group):
+            _signal_group(group, signal.SIGKILL)
+    _wait_groups_gone(groups, KILL_WAIT_SECONDS)
     pid_file().unlink(missing_ok=True)
 
 

@@ -363,11 +363,11 @@ def test_make_stop_stops_every_component(deployment: dict) -> None:
     print(f"stopped in {time.monotonic() - started:.0f} s", flush=True)
     assert deployment["process"].wait(timeout=10) == 0
     left = []
-    for process in psutil.process_iter(["pid"]):
-        try:
-            if os.getpgid(process.pid) in groups:
-                left.append(process.pid)
-        except ProcessLookupError:
+    for process in psutil.process_iter(["pid", "status"]):
+        try:  # a zombie has exited: it waits only for a reaper, which a container's PID 1 may never be
+            if process.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(process.pid) in groups:
+                left.append(f"{process.pid} {process.info['status']} {' '.join(process.cmdline())[:80]}")
+        except (ProcessLookupError, psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     assert left == [], f"processes of Airflow's components still run: {left}"
     assert not (deployment["data"] / "airflow-deployment" / "deployment.json").exists()
