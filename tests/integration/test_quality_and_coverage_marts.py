@@ -3,6 +3,9 @@ computation from the rows below it."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+
 import numpy as np
 import psycopg
 import pytest
@@ -30,3 +33,48 @@ def test_zscore_moments_match_numpy_and_scipy_on_the_raw_zscores(published_night
     assert published[0] == expected[0] and published[4] == expected[4]
     for got, want in zip(published[1:4] + published[5:], expected[1:4] + expected[5:], strict=True):
         assert float(got) == pytest.approx(want, abs=0.005)
+
+
+def test_growth_monitoring_coverage_counts_children_weighed_in_the_quarter(published_night) -> None:
+    with psycopg.connect(published_night.url) as conn:
+        quarter_start, cutoff, targets, covered = conn.execute(
+            "select quarter_start, cutoff_date, targets, covered from marts.mart_perpres_coverage_quarterly "
+            "where wilayah_level = 'kota' and indicator_code = 'PERPRES_PEMANTAUAN_PERTUMBUHAN' "
+            "order by quarter_start desc limit 1").fetchone()
+        rows = conn.execute("select child_key, measured_on, age_days, weight_kg from marts.fct_anthropometry").fetchall()
+    latest: dict[str, tuple[dt.date, int | None]] = {}
+    weighed = set()
+    for child, measured_on, age_days, weight in rows:
+        if child not in latest or measured_on > latest[child][0]:
+            latest[child] = (measured_on, age_days)
+        if weight is not None and quarter_start <= measured_on <= cutoff:
+            weighed.add(child)
+    births = {child: on - dt.timedelta(days=age) for child, (on, age) in latest.items() if age is not None}
+    under_five = {child for child, birth in births.items() if birth <= cutoff and (cutoff - birth).days < 1827}
+    assert targets == len(under_five) > 100
+    assert covered == len(under_five & weighed)
+
+
+def test_complete_set_households_recomputed_from_the_scorecard_answers(published_night) -> None:
+    with psycopg.connect(published_night.url) as conn:
+        quarter_start, households, complete = conn.execute(
+            "select quarter_start, households_1000hpk, households_complete "
+            "from marts.mart_household_complete_services_quarterly where wilayah_level = 'kota' "
+            "order by quarter_start desc limit 1").fetchone()
+        with_data = {code for (code,) in conn.execute(
+            "select distinct indicator_code from marts.mart_convergence_scorecard_indicators where has_data")}
+        answers = conn.execute(
+            "select 'p' || pregnancy_key, household_key, indicator_code, answer "
+            "from intermediate.int_pregnancy_indicators_quarterly where is_quarter_cutoff and quarter_start = %(q)s "
+            "union all "
+            "select 'c' || child_key, household_key, indicator_code, answer "
+            "from intermediate.int_child_indicators_quarterly "
+            "where is_quarter_cutoff and quarter_start = %(q)s and target_group = 'anak_0_23'",
+            {"q": quarter_start}).fetchall()
+    by_household: dict[str, list[str]] = defaultdict(list)
+    for target, household, indicator, answer in answers:
+        if indicator in with_data:
+            by_household[household or f"unlinked:{target}"].append(answer)
+    counted = [given for given in by_household.values() if {"Y", "T"} & set(given)]
+    assert households == len(counted) > 0
+    assert complete == sum("T" not in given for given in counted)
