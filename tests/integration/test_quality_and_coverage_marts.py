@@ -78,3 +78,18 @@ def test_complete_set_households_recomputed_from_the_scorecard_answers(published
     counted = [given for given in by_household.values() if {"Y", "T"} & set(given)]
     assert households == len(counted) > 0
     assert complete == sum("T" not in given for given in counted)
+
+
+def test_posyandu_weighed_children_add_up_to_the_children_weighed_in_the_month(published_night) -> None:
+    with psycopg.connect(published_night.url) as conn:
+        month, weighed = conn.execute(
+            "select month_start, sum(children_weighed) from marts.mart_posyandu_monthly "
+            "group by month_start order by month_start desc limit 1").fetchone()
+        expected = conn.execute(
+            "with births as (select child_key, max(measured_on - age_days) as birth_date "
+            "                from marts.fct_anthropometry group by child_key) "
+            "select count(distinct f.child_key) from marts.fct_anthropometry as f "
+            "join births as b on b.child_key = f.child_key "
+            "where f.measurement_month = %s and f.weight_kg is not null "
+            "  and (b.birth_date is null or %s - b.birth_date < 1827)", (month, month)).fetchone()[0]
+    assert weighed == expected > 100
