@@ -119,28 +119,12 @@ kelurahan_rows as (
 
 all_levels as (
 
-    select
-        'kelurahan' as wilayah_level, kelurahan_code as wilayah_code, kelurahan_name as wilayah_name, kecamatan_code,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        households_1000hpk, households_with_pregnant_woman, households_with_child_0_23, households_complete,
-        unlinked_households
-    from kelurahan_rows
-    union all
-    select
-        'kecamatan', kecamatan_code, min(kecamatan_name), kecamatan_code,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        sum(households_1000hpk), sum(households_with_pregnant_woman), sum(households_with_child_0_23),
-        sum(households_complete), sum(unlinked_households)
-    from kelurahan_rows
-    group by kecamatan_code, quarter, quarter_start, cutoff_date, is_partial_quarter
-    union all
-    select
-        {{ city_level() }}, city_code, min(city_name), null,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        sum(households_1000hpk), sum(households_with_pregnant_woman), sum(households_with_child_0_23),
-        sum(households_complete), sum(unlinked_households)
-    from kelurahan_rows
-    group by city_code, quarter, quarter_start, cutoff_date, is_partial_quarter
+    {{ wilayah_rollup(
+        'kelurahan_rows',
+        ['quarter', 'quarter_start', 'cutoff_date', 'is_partial_quarter'],
+        ['households_1000hpk', 'households_with_pregnant_woman', 'households_with_child_0_23', 'households_complete',
+         'unlinked_households']
+    ) }}
 
 )
 

@@ -100,27 +100,12 @@ kelurahan_rows as (
 
 all_levels as (
 
-    select
-        'kelurahan' as wilayah_level, kelurahan_code as wilayah_code, kelurahan_name as wilayah_name, kecamatan_code,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        indicator_code, indicator_number, indicator_name, national_target_pct, has_data, targets, covered
-    from kelurahan_rows
-    union all
-    select
-        'kecamatan', kecamatan_code, min(kecamatan_name), kecamatan_code,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        indicator_code, indicator_number, indicator_name, national_target_pct, has_data, sum(targets), sum(covered)
-    from kelurahan_rows
-    group by kecamatan_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
-        indicator_code, indicator_number, indicator_name, national_target_pct, has_data
-    union all
-    select
-        {{ city_level() }}, city_code, min(city_name), null,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        indicator_code, indicator_number, indicator_name, national_target_pct, has_data, sum(targets), sum(covered)
-    from kelurahan_rows
-    group by city_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
-        indicator_code, indicator_number, indicator_name, national_target_pct, has_data
+    {{ wilayah_rollup(
+        'kelurahan_rows',
+        ['quarter', 'quarter_start', 'cutoff_date', 'is_partial_quarter', 'indicator_code', 'indicator_number',
+         'indicator_name', 'national_target_pct', 'has_data'],
+        ['targets', 'covered']
+    ) }}
 
 ),
 
