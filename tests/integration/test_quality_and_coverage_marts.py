@@ -1,15 +1,21 @@
 """The new marts of the shared published night, each checked on one figure against an independent
-computation from the rows below it."""
+computation from the rows below it, and the Web Aksi Bangda export written from the published scorecard."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
+from openpyxl import load_workbook
 from scipy import stats
+
+from konvergensi import aksi_export
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +99,28 @@ def test_posyandu_weighed_children_add_up_to_the_children_weighed_in_the_month(p
             "where f.measurement_month = %s and f.weight_kg is not null "
             "  and (b.birth_date is null or %s - b.birth_date < 1827)", (month, month)).fetchone()[0]
     assert weighed == expected > 100
+
+
+def test_aksi_bangda_export_carries_the_published_scorecard(published_night, tmp_path: Path) -> None:
+    done = aksi_export.export(published_night.url, tmp_path)
+    score_file, indicator_file, workbook_file = done.files
+    with score_file.open(encoding="utf-8") as handle:
+        scores = list(csv.DictReader(handle))
+    with indicator_file.open(encoding="utf-8") as handle:
+        indicators = list(csv.DictReader(handle))
+    with psycopg.connect(published_night.url) as conn:
+        kelurahan = conn.execute("select count(*) from marts.dim_wilayah where kelurahan_code <> 'UNKNOWN'").fetchone()[0]
+        busiest = conn.execute(
+            "select wilayah_code, combined_level, women_y + children_y from marts.mart_convergence_scorecard "
+            "where wilayah_level = 'kelurahan' and quarter = %s and wilayah_code <> 'UNKNOWN' "
+            "order by combined_due desc, wilayah_code limit 1", (done.quarter,)).fetchone()
+
+    assert [header for header, _ in aksi_export.SCORE_COLUMNS] == list(scores[0])
+    assert len(scores) == done.kelurahan == kelurahan
+    row = next(r for r in scores if r["Kode Desa/Kelurahan"] == busiest[0])
+    assert Decimal(row["Tingkat Konvergensi Desa/Kelurahan (%)"]) == busiest[1]
+    ys = sum(int(r["Y"] or 0) for r in indicators if r["Kode Desa/Kelurahan"] == busiest[0])
+    assert ys == busiest[2] == int(row["Indikator Diterima Ibu Hamil"]) + int(row["Indikator Diterima Anak"])
+    workbook = load_workbook(workbook_file, read_only=True)
+    assert workbook.sheetnames == ["Skor Konvergensi", "Indikator"]
+    assert workbook["Skor Konvergensi"].max_row == len(scores) + 1
