@@ -217,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or settings.data_dir() / "exports" / "aksi-bangda"
     try:
         done = export(settings.warehouse_url(), out_dir, args.quarter)
+    except psycopg.errors.UndefinedTable as error:
+        print(f"export-aksi: no published scorecard ({error.diag.message_primary}): run a night first", file=sys.stderr)
+        return 1
     except (LookupError, ValueError) as error:
         print(f"export-aksi: {error}", file=sys.stderr)
         return 1
