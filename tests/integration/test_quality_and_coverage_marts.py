@@ -4,7 +4,6 @@ computation from the rows below it, and the Web Aksi Bangda export written from 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -47,16 +46,12 @@ def test_growth_monitoring_coverage_counts_children_weighed_in_the_quarter(publi
             "select quarter_start, cutoff_date, targets, covered from marts.mart_perpres_coverage_quarterly "
             "where wilayah_level = 'kota' and indicator_code = 'PERPRES_PEMANTAUAN_PERTUMBUHAN' "
             "order by quarter_start desc limit 1").fetchone()
-        rows = conn.execute("select child_key, measured_on, age_days, weight_kg from marts.fct_anthropometry").fetchall()
-    latest: dict[str, tuple[dt.date, int | None]] = {}
-    weighed = set()
-    for child, measured_on, age_days, weight in rows:
-        if child not in latest or measured_on > latest[child][0]:
-            latest[child] = (measured_on, age_days)
-        if weight is not None and quarter_start <= measured_on <= cutoff:
-            weighed.add(child)
-    births = {child: on - dt.timedelta(days=age) for child, (on, age) in latest.items() if age is not None}
-    under_five = {child for child, birth in births.items() if birth <= cutoff and (cutoff - birth).days < 1827}
+        children = conn.execute("select child_key, birth_date from intermediate.int_convergence_children").fetchall()
+        weighings = conn.execute("select child_key, measured_on, weight_kg from marts.fct_anthropometry").fetchall()
+    under_five = {child for child, birth in children
+                  if birth is not None and birth <= cutoff and (cutoff - birth).days < 1827}
+    weighed = {child for child, measured_on, weight in weighings
+               if weight is not None and quarter_start <= measured_on <= cutoff}
     assert targets == len(under_five) > 100
     assert covered == len(under_five & weighed)
 
