@@ -37,7 +37,7 @@ LINKAGE_MONTHS ?= 12
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help setup run airflow browser test test-unit bench faults soak psql backup restore stop clean gate-rules
+.PHONY: help setup run airflow browser test test-unit bench faults soak psql backup restore stop clean gate-rules export-aksi
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
@@ -50,6 +50,7 @@ help:
 	@echo "make soak [NIGHTS=30] [REBUILD=every|end]         nights of corrections, outages, a backfill, a renamed column: per-night table"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make gate-rules                                   regenerate the GX files from expectations/gate_rules.yml"
+	@echo "make export-aksi [QUARTER=2026-Q3]                the published scorecard as Web Aksi Bangda CSV/XLSX (data dir exports/)"
 	@echo "make backup FILE=x.dump / make restore FILE=x.dump [REPLACE=1]  pg_dump / pg_restore of the warehouse (docs/operations.md)"
 	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
 
@@ -95,6 +96,10 @@ test-unit: setup
 
 gate-rules: $(VENV)/.installed
 	@$(PY) -m konvergensi.gate_rules generate
+
+# The published scorecard in the Web Aksi Bangda layout (docs/operations.md, "Web Aksi Bangda export").
+export-aksi: setup
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.aksi_export $(if $(QUARTER),--quarter $(QUARTER))
 
 bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)

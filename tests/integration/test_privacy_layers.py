@@ -104,6 +104,8 @@ BI_TABLES = {
 FLAT_TABLES = {  # no totals published: the primary rule only
     "bi_data_quality_monthly": (("month_start", "puskesmas_key"),
                                 ("measurements", "unknown_kelurahan", "duplicate_rows", "eppgbm_haz_disagree")),
+    "bi_anthropometry_quality_monthly": (("month_start", "puskesmas_key"),
+                                         ("measurements", "haz_valid", "waz_valid", "whz_valid", "baz_valid")),
 }
 # Timestamps BI may read that are not about a person: when a source was loaded or tried.
 LOAD_TIMES = {("bi_source_freshness", c) for c in ("last_loaded_at", "last_attempt_at", "stale_since")}
