@@ -3,6 +3,12 @@
     A child's due months are the quarter's months up to the cut-off after its birth month and before it
     turns 24 months: the month of birth asks for no weighing, counselling or visit yet. A newborn
     without a due month in the quarter is still a target (due_months = 0).
+    Malnourished (ANAK_05) means stunted (HAZ < −2) or wasted, gizi kurang/buruk (WHZ < −2), as in
+    Permenkes 2/2020 — not underweight (WAZ). The child is found malnourished on the first measurement
+    of the quarter up to the cut-off that says so, or on the quarter's first day when the status it
+    brings into the quarter says so: its latest valid HAZ or WHZ before the quarter, measured inside
+    the status window of the quarter's first month (within_status_window, as in int_child_monthly).
+    Length is measured about twice a year, so stunting carries between length measurements.
 #}
 
 with periods as (
@@ -24,10 +30,8 @@ measurements as (
         measured_on,
         weight_kg,
         height_cm,
-        coalesce(
-            {{ below_minus_2_sd('haz') }} or {{ below_minus_2_sd('whz') }} or {{ below_minus_2_sd('waz') }},
-            false
-        ) as is_malnourished
+        {{ below_minus_2_sd('haz') }} as is_stunted,
+        {{ below_minus_2_sd('whz') }} as is_wasted
     from {{ ref('int_measurements_located') }}
 
 ),
@@ -124,18 +128,55 @@ service_months as (
 
 ),
 
-first_found_malnourished as (
+status_into_quarter as (
+
+    -- the latest valid HAZ and WHZ verdicts before the quarter, inside its first month's status window
+    select
+        young_targets.child_key,
+        young_targets.cutoff_date,
+        young_targets.quarter_start,
+        (array_agg(measurements.is_stunted order by measurements.measured_on desc)
+            filter (where measurements.is_stunted is not null))[1] as was_stunted,
+        (array_agg(measurements.is_wasted order by measurements.measured_on desc)
+            filter (where measurements.is_wasted is not null))[1] as was_wasted
+    from young_targets
+    inner join measurements
+        on measurements.child_key = young_targets.child_key
+        and measurements.measured_on < young_targets.quarter_start
+        and {{ within_status_window('measurements.measured_on', 'young_targets.quarter_start') }}
+    group by young_targets.child_key, young_targets.cutoff_date, young_targets.quarter_start
+
+),
+
+malnourished_findings as (
 
     select
         young_targets.child_key,
         young_targets.cutoff_date,
-        min(measurements.measured_on) as found_on
+        measurements.measured_on as found_on
     from young_targets
     inner join measurements
         on measurements.child_key = young_targets.child_key
         and measurements.measured_on between young_targets.quarter_start and young_targets.cutoff_date
-        and measurements.is_malnourished
-    group by young_targets.child_key, young_targets.cutoff_date
+        and (measurements.is_stunted or measurements.is_wasted)
+    union all
+    select
+        child_key,
+        cutoff_date,
+        quarter_start as found_on
+    from status_into_quarter
+    where was_stunted or was_wasted
+
+),
+
+first_found_malnourished as (
+
+    select
+        child_key,
+        cutoff_date,
+        min(found_on) as found_on
+    from malnourished_findings
+    group by child_key, cutoff_date
 
 ),
 
