@@ -94,3 +94,14 @@
 {% macro below_minus_2_sd(index) -%}
     case when not {{ index }}_flag then {{ index }} < -2 end
 {%- endmacro %}
+
+{#
+    How long a nutritional status lasts without a new valid measurement (docs/scorecard.md): an index's
+    latest valid z-score holds in the month it was measured and the `status_carry_forward_months`
+    months after it (default 6: length is measured about twice a year, in the February and August
+    weighing months), then the status is unknown. `measured_on` is the measurement date and
+    `month_start` the first day of the month whose status is wanted.
+#}
+{% macro within_status_window(measured_on, month_start) -%}
+    ({{ measured_on }} >= ({{ month_start }} - interval '{{ var("status_carry_forward_months", 6) }} months')::date)
+{%- endmacro %}

@@ -129,7 +129,8 @@ def test_kecamatan_and_city_equal_the_only_kelurahan(fixture_warehouse: str) -> 
             """,
             (EXPECTED["quarter"],),
         ).fetchall()
-    assert sorted(levels) == [("kecamatan", 62.07), ("kelurahan", 62.07), ("kota", 62.07)]
+    level = EXPECTED["combined_level"]
+    assert sorted(levels) == [("kecamatan", level), ("kelurahan", level), ("kota", level)]
 
 
 def test_every_fixture_record_links(fixture_warehouse: str) -> None:

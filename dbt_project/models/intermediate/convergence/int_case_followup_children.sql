@@ -5,8 +5,11 @@
       - HAZ < −1.5 on the latest measurement (not yet stunted, close to it);
       - weight not gained at the last two weighings ("2T"): each of the last two weights is no higher
         than the one before it (three weighings needed).
-    Flagged (implausible) z-scores never qualify a child. Statuses are those of int_child_monthly, as
-    of the month's cut-off.
+    Flagged (implausible) z-scores never qualify a child. Statuses and z-scores are those of
+    int_child_monthly as of the month's cut-off: each index's latest valid z-score of the month or the
+    6 months before it, so a stunted child weighed since its last length measurement stays stunted.
+    A child whose HAZ has gone unknown (no valid HAZ in that window) but whose last valid HAZ was below
+    −2 stays on the list as at risk, to be measured again.
 #}
 
 with latest_period as (
@@ -31,14 +34,28 @@ latest_measurement as (
 
     select
         child_months.child_key,
-        case when not anthropometry.haz_flag then anthropometry.haz end as latest_haz,
-        case when not anthropometry.whz_flag then anthropometry.whz end as latest_whz,
-        case when not anthropometry.waz_flag then anthropometry.waz end as latest_waz,
         anthropometry.posyandu_key
     from child_months
     inner join {{ ref('int_measurements_located') }} as anthropometry
         on anthropometry.child_key = child_months.child_key
         and anthropometry.measured_on = child_months.last_measured_on
+
+),
+
+last_valid_haz as (
+
+    -- the child's last valid HAZ at any age, for a child whose HAZ status has gone unknown
+    select distinct on (anthropometry.child_key)
+        anthropometry.child_key,
+        anthropometry.haz
+    from {{ ref('int_measurements_located') }} as anthropometry
+    inner join child_months
+        on child_months.child_key = anthropometry.child_key
+        and child_months.status_haz is null
+    cross join latest_period
+    where not anthropometry.haz_flag
+        and anthropometry.measured_on <= latest_period.cutoff_date
+    order by anthropometry.child_key, anthropometry.measured_on desc
 
 ),
 
@@ -84,18 +101,21 @@ assessed as (
         child_months.nutrition_status,
         child_months.last_measured_on,
         latest_measurement.posyandu_key,
-        latest_measurement.latest_haz,
-        latest_measurement.latest_whz,
-        latest_measurement.latest_waz,
+        child_months.status_haz as latest_haz,
+        child_months.status_whz as latest_whz,
+        child_months.status_waz as latest_waz,
         coalesce(child_months.is_stunted, false) as is_stunted,
         coalesce(child_months.is_wasted, false) as is_wasted,
         coalesce(child_months.is_underweight, false) as is_underweight,
-        coalesce(latest_measurement.latest_haz < -1.5 and latest_measurement.latest_haz >= -2, false)
+        coalesce(child_months.status_haz < -1.5 and child_months.status_haz >= -2, false)
             as is_haz_below_minus_1_5,
+        coalesce(last_valid_haz.haz < -2, false) as was_stunted_when_last_measured,
         coalesce(weight_trend.has_weight_not_gained_twice, false) as has_weight_not_gained_twice
     from child_months
     left join latest_measurement
         on latest_measurement.child_key = child_months.child_key
+    left join last_valid_haz
+        on last_valid_haz.child_key = child_months.child_key
     left join weight_trend
         on weight_trend.child_key = child_months.child_key
 
@@ -117,6 +137,7 @@ select
     is_wasted,
     is_underweight,
     is_haz_below_minus_1_5,
+    was_stunted_when_last_measured,
     has_weight_not_gained_twice,
     case when is_stunted then 'stunting' else 'berisiko' end as case_category,
     concat_ws(', ',
@@ -124,6 +145,8 @@ select
         case when is_wasted then 'gizi kurang (wasting)' end,
         case when is_underweight then 'berat badan kurang' end,
         case when is_haz_below_minus_1_5 then 'TB/U < -1,5 SD' end,
+        case when was_stunted_when_last_measured
+            then 'stunting pada pengukuran panjang/tinggi terakhir, perlu diukur ulang' end,
         case when has_weight_not_gained_twice then 'berat badan tidak naik 2 kali (2T)' end
     ) as followup_reasons
 from assessed
@@ -131,4 +154,5 @@ where is_stunted
     or is_wasted
     or is_underweight
     or is_haz_below_minus_1_5
+    or was_stunted_when_last_measured
     or has_weight_not_gained_twice

@@ -64,7 +64,7 @@ scorecard_tasks as (
             when 'ANAK_08' then followup_children.birth_date + 60
             when 'ANAK_03' then greatest(latest_period.quarter_start, (followup_children.birth_date + interval '6 months')::date)
             when 'ANAK_10' then greatest(latest_period.quarter_start, (followup_children.birth_date + interval '6 months')::date)
-            when 'PAUD_01' then greatest(latest_period.quarter_start, (followup_children.birth_date + interval '36 months')::date)
+            when 'PAUD_01' then greatest(latest_period.quarter_start, (followup_children.birth_date + interval '24 months')::date)
             else greatest(latest_period.quarter_start, followup_children.birth_date)
         end as due_since
     from followup_children

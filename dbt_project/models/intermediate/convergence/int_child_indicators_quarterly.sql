@@ -5,8 +5,9 @@
     the quarter's scorecard; the other rows are the quarter-to-date answers at earlier month ends.
 
     "Monthly" indicators look at the due months: the quarter's months that have started by the cut-off,
-    in which the child is born by the month's last day and under 24 months on its first day; a month
-    counts as covered only by a record dated on or before the cut-off. Counts stated for a year or since
+    after the child's birth month and in which it is under 24 months on the first day; a month counts
+    as covered only by a record dated on or before the cut-off. A child with no due month in the quarter
+    (born in its last month) answers TS to them: nothing was due yet. Counts stated for a year or since
     birth accumulate from birth, not within the quarter.
 
     Person-level evidence (ANAK_08, ANAK_09) also comes from the child's own DTSEN member record, matched
@@ -56,7 +57,11 @@ young_answers as (
             ),
             (
                 'ANAK_02',
-                case when weighed_months = due_months then 'Y' else 'T' end,
+                case
+                    when due_months = 0 then 'TS'
+                    when weighed_months = due_months then 'Y'
+                    else 'T'
+                end,
                 weighed_months
             ),
             (
@@ -70,13 +75,17 @@ young_answers as (
             ),
             (
                 'ANAK_04',
-                case when counselling_months = due_months then 'Y' else 'T' end,
+                case
+                    when due_months = 0 then 'TS'
+                    when counselling_months = due_months then 'Y'
+                    else 'T'
+                end,
                 counselling_months
             ),
             (
                 'ANAK_05',
                 case
-                    when found_malnourished_on is null then 'TS'
+                    when found_malnourished_on is null or visit_due_months = 0 then 'TS'
                     when visited_months = visit_due_months then 'Y'
                     else 'T'
                 end,
@@ -109,7 +118,7 @@ young_answers as (
             (
                 'ANAK_10',
                 case
-                    when is_under_6_months then 'TS'
+                    when is_under_6_months or due_months = 0 then 'TS'
                     when parenting_months = due_months then 'Y'
                     else 'T'
                 end,

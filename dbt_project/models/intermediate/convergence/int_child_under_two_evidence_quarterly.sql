@@ -1,5 +1,14 @@
 {#
     Evidence for ANAK_01 … ANAK_10 per child 0–23 months × evaluation point (int_child_indicators_quarterly).
+    A child's due months are the quarter's months up to the cut-off after its birth month and before it
+    turns 24 months: the month of birth asks for no weighing, counselling or visit yet. A newborn
+    without a due month in the quarter is still a target (due_months = 0).
+    Malnourished (ANAK_05) means stunted (HAZ < −2) or wasted, gizi kurang/buruk (WHZ < −2), as in
+    Permenkes 2/2020 — not underweight (WAZ). The child is found malnourished on the first measurement
+    of the quarter up to the cut-off that says so, or on the quarter's first day when the status it
+    brings into the quarter says so: its latest valid HAZ or WHZ before the quarter, measured inside
+    the status window of the quarter's first month (within_status_window, as in int_child_monthly).
+    Length is measured about twice a year, so stunting carries between length measurements.
 #}
 
 with periods as (
@@ -21,10 +30,8 @@ measurements as (
         measured_on,
         weight_kg,
         height_cm,
-        coalesce(
-            {{ below_minus_2_sd('haz') }} or {{ below_minus_2_sd('whz') }} or {{ below_minus_2_sd('waz') }},
-            false
-        ) as is_malnourished
+        {{ below_minus_2_sd('haz') }} as is_stunted,
+        {{ below_minus_2_sd('whz') }} as is_wasted
     from {{ ref('int_measurements_located') }}
 
 ),
@@ -91,7 +98,7 @@ due_months as (
     cross join lateral generate_series(
         young_targets.quarter_start, young_targets.cutoff_date, interval '1 month'
     ) as due_month (month_start)
-    where young_targets.birth_date <= (due_month.month_start + interval '1 month - 1 day')::date
+    where young_targets.birth_date < due_month.month_start
         and (young_targets.birth_date + interval '24 months')::date > due_month.month_start
 
 ),
@@ -121,18 +128,55 @@ service_months as (
 
 ),
 
-first_found_malnourished as (
+status_into_quarter as (
+
+    -- the latest valid HAZ and WHZ verdicts before the quarter, inside its first month's status window
+    select
+        young_targets.child_key,
+        young_targets.cutoff_date,
+        young_targets.quarter_start,
+        (array_agg(measurements.is_stunted order by measurements.measured_on desc)
+            filter (where measurements.is_stunted is not null))[1] as was_stunted,
+        (array_agg(measurements.is_wasted order by measurements.measured_on desc)
+            filter (where measurements.is_wasted is not null))[1] as was_wasted
+    from young_targets
+    inner join measurements
+        on measurements.child_key = young_targets.child_key
+        and measurements.measured_on < young_targets.quarter_start
+        and {{ within_status_window('measurements.measured_on', 'young_targets.quarter_start') }}
+    group by young_targets.child_key, young_targets.cutoff_date, young_targets.quarter_start
+
+),
+
+malnourished_findings as (
 
     select
         young_targets.child_key,
         young_targets.cutoff_date,
-        min(measurements.measured_on) as found_on
+        measurements.measured_on as found_on
     from young_targets
     inner join measurements
         on measurements.child_key = young_targets.child_key
         and measurements.measured_on between young_targets.quarter_start and young_targets.cutoff_date
-        and measurements.is_malnourished
-    group by young_targets.child_key, young_targets.cutoff_date
+        and (measurements.is_stunted or measurements.is_wasted)
+    union all
+    select
+        child_key,
+        cutoff_date,
+        quarter_start as found_on
+    from status_into_quarter
+    where was_stunted or was_wasted
+
+),
+
+first_found_malnourished as (
+
+    select
+        child_key,
+        cutoff_date,
+        min(found_on) as found_on
+    from malnourished_findings
+    group by child_key, cutoff_date
 
 ),
 
@@ -150,8 +194,7 @@ monthly_coverage as (
         ) as visit_due_months,
         count(visit.month_start) filter (
             where due_months.month_start >= date_trunc('month', found.found_on)
-        ) as visited_months,
-        min(found.found_on) as found_malnourished_on
+        ) as visited_months
     from due_months
     left join weighed_months as weighed
         on weighed.child_key = due_months.child_key
@@ -223,21 +266,24 @@ select
     coalesce(cumulative_services.birth_certificate_records, 0) as birth_certificate_records,
     coalesce(cumulative_services.insurance_records, 0) as insurance_records,
     coalesce(length_measurements.length_records, 0) as length_records,
-    monthly_coverage.due_months,
-    monthly_coverage.weighed_months,
-    monthly_coverage.counselling_months,
-    monthly_coverage.parenting_months,
-    monthly_coverage.visit_due_months,
-    monthly_coverage.visited_months,
-    monthly_coverage.found_malnourished_on,
+    coalesce(monthly_coverage.due_months, 0) as due_months,
+    coalesce(monthly_coverage.weighed_months, 0) as weighed_months,
+    coalesce(monthly_coverage.counselling_months, 0) as counselling_months,
+    coalesce(monthly_coverage.parenting_months, 0) as parenting_months,
+    coalesce(monthly_coverage.visit_due_months, 0) as visit_due_months,
+    coalesce(monthly_coverage.visited_months, 0) as visited_months,
+    first_found_malnourished.found_on as found_malnourished_on,
     households.has_improved_water,
     households.has_proper_latrine,
     coalesce(dtsen_persons.has_jkn, false) as has_dtsen_jkn,
     coalesce(dtsen_persons.has_birth_certificate, false) as has_dtsen_birth_certificate
 from young_targets
-inner join monthly_coverage
+left join monthly_coverage
     on monthly_coverage.child_key = young_targets.child_key
     and monthly_coverage.cutoff_date = young_targets.cutoff_date
+left join first_found_malnourished
+    on first_found_malnourished.child_key = young_targets.child_key
+    and first_found_malnourished.cutoff_date = young_targets.cutoff_date
 left join cumulative_services
     on cumulative_services.child_key = young_targets.child_key
     and cumulative_services.cutoff_date = young_targets.cutoff_date

@@ -7,7 +7,9 @@
     A pregnancy is a target when hpht ≤ cut-off and it has not ended before the quarter's first day:
     ended = delivery date, or expected date + 14 days when no delivery is recorded (expected date =
     hpht + 280 days when the source gives none). A miscarriage (KEGUGURAN) ends on its recorded date
-    (delivery_date); one without a date cannot be placed in time and is no target.
+    (delivery_date); one without a date cannot be placed in time and is no target. A delivered woman
+    stays a target until her 42-day postnatal window has elapsed (followed_until = delivery + 42), so a
+    delivery in a quarter's last six weeks has its postnatal visits (IBU_03) judged in the next quarter.
     Services count for a pregnancy when attributed to it, or, when attributed to no pregnancy, to its
     mother between hpht and 42 days after its end.
     Insurance is the mother's own: a JKN service, or her DTSEN member record (nik_key = mother_key)
@@ -34,7 +36,13 @@ pregnancies as (
         coalesce(
             delivery_date,
             coalesce(expected_delivery_date, last_menstrual_date + 280) + 14
-        ) as ended_on
+        ) as ended_on,
+        case
+            when delivery_date is not null
+                and upper(coalesce(pregnancy_status, '')) not in ('KEGUGURAN', 'MISCARRIAGE', 'MISCARRIED')
+                then delivery_date + 42
+            else coalesce(delivery_date, coalesce(expected_delivery_date, last_menstrual_date + 280) + 14)
+        end as followed_until
     from {{ ref('int_pregnancies_linked') }}
 
 ),
@@ -122,7 +130,7 @@ targets as (
     from periods
     inner join placed_pregnancies
         on placed_pregnancies.last_menstrual_date <= periods.cutoff_date
-        and placed_pregnancies.ended_on >= periods.quarter_start
+        and placed_pregnancies.followed_until >= periods.quarter_start
 
 ),
 
@@ -218,13 +226,13 @@ evidence as (
         coalesce(cumulative_services.classes, 0) as classes,
         coalesce(cumulative_services.postnatal_visits, 0) as postnatal_visits,
         coalesce(cumulative_services.insurance_records, 0) as insurance_records,
-        monthly_visits.due_months,
-        monthly_visits.visited_months,
+        coalesce(monthly_visits.due_months, 0) as due_months,
+        coalesce(monthly_visits.visited_months, 0) as visited_months,
         households.has_improved_water,
         households.has_proper_latrine,
         coalesce(dtsen_persons.has_jkn, false) as has_dtsen_jkn
     from scheduled
-    inner join monthly_visits
+    left join monthly_visits
         on monthly_visits.pregnancy_key = scheduled.pregnancy_key
         and monthly_visits.cutoff_date = scheduled.cutoff_date
     left join cumulative_services

@@ -68,7 +68,7 @@ answers as (
             (
                 'IBU_05',
                 case
-                    when not needs_monthly_visit then 'TS'
+                    when not needs_monthly_visit or due_months = 0 then 'TS'
                     when visited_months = due_months then 'Y'
                     else 'T'
                 end,

@@ -1,6 +1,7 @@
 {#
     PAUD_01 answers for children 24–71 months on the cut-off, one row per child × evaluation point
-    (docs/scorecard.md): Y with a PAUD record in the quarter up to the cut-off, TS under 36 months.
+    (docs/scorecard.md): Y with a PAUD record in the quarter up to the cut-off, otherwise T. The
+    scorecard's group is children of 2–6 years, all of whom are expected in PAUD: there is no TS.
 #}
 
 with periods as (
@@ -73,11 +74,7 @@ preschool_answers as (
         preschool_targets.is_partial_quarter,
         'anak_2_6' as target_group,
         'PAUD_01' as indicator_code,
-        case
-            when (preschool_targets.birth_date + interval '36 months')::date > preschool_targets.cutoff_date then 'TS'
-            when preschool_records.paud_records > 0 then 'Y'
-            else 'T'
-        end as answer,
+        case when preschool_records.paud_records > 0 then 'Y' else 'T' end as answer,
         coalesce(preschool_records.paud_records, 0) as evidence_count
     from preschool_targets
     left join preschool_records
