@@ -20,7 +20,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -139,27 +138,45 @@ def _superset(arguments: list[str], environment: dict[str, str], what: str) -> N
         raise SupersetError(f"{what} failed (`superset {arguments[0]}` exit {code}; log {log_file()}):\n{tail(log_file())}")
 
 
+def template_file() -> Path:
+    return venv_dir() / TEMPLATE_NAME
+
+
+def ensure_template(environment: dict[str, str]) -> Path:
+    """The installation's empty metadata database (`superset db upgrade` and `superset init`), built once."""
+    template = template_file()
+    if template.exists():
+        return template
+    print("Preparing Superset's metadata template (db upgrade, init; once per installation, about a minute) …",
+          flush=True)
+    scratch = home_dir() / "template-in-progress.db"
+    scratch.unlink(missing_ok=True)
+    building = dict(environment, SUPERSET_METADATA_URL=f"sqlite:///{scratch}")
+    _superset(["db", "upgrade"], building, "Superset's metadata migration")
+    _superset(["init"], building, "Superset's role setup")
+    partial = template.with_suffix(".partial")
+    shutil.copyfile(scratch, partial)
+    os.replace(partial, template)
+    scratch.unlink()
+    return template
+
+
 def ensure_metadata(login: Credentials, environment: dict[str, str]) -> bool:
-    """Create the metadata database when missing (from the installation's template); True if it was created."""
+    """Create the metadata database when missing (a copy of the template, then the admin); True if created."""
     if metadata_file().exists():
         return False
-    template = venv_dir() / TEMPLATE_NAME
-    if not template.exists():
-        print("Preparing Superset's metadata template (db upgrade, init; once per installation, about a minute) …",
-              flush=True)
-        scratch = home_dir() / "template-in-progress.db"
-        scratch.unlink(missing_ok=True)
-        building = dict(environment, SUPERSET_METADATA_URL=f"sqlite:///{scratch}")
-        _superset(["db", "upgrade"], building, "Superset's metadata migration")
-        _superset(["init"], building, "Superset's role setup")
-        shutil.copyfile(scratch, template.with_suffix(".partial"))
-        os.replace(template.with_suffix(".partial"), template)
-        scratch.unlink()
-    shutil.copyfile(template, metadata_file())
+    template = ensure_template(environment)
+    partial = metadata_file().with_suffix(".partial")
+    shutil.copyfile(template, partial)
+    os.replace(partial, metadata_file())
     print(f"Creating Superset's admin login {login.user!r} …", flush=True)
-    _superset(["fab", "create-admin", "--username", login.user, "--firstname", "Konvergensi", "--lastname", "Admin",
-               "--email", f"{login.user}@localhost", "--password", login.password], environment,
-              "creating Superset's admin login")  # fmt: skip
+    try:
+        _superset(["fab", "create-admin", "--username", login.user, "--firstname", "Konvergensi", "--lastname",
+                   "Admin", "--email", f"{login.user}@localhost", "--password", login.password], environment,
+                  "creating Superset's admin login")  # fmt: skip
+    except SupersetError:
+        metadata_file().unlink(missing_ok=True)  # the next start tries again from the template
+        raise
     return True
 
 
@@ -200,7 +217,7 @@ def start_server(port: int) -> Server:
     workers = os.environ.get("SUPERSET_WORKERS", "1")
     with log_file().open("a") as log:
         process = subprocess.Popen(
-            [gunicorn, "--bind", f"{HOST}:{port}", "--workers", workers, "--worker-class", "gthread",
+            [gunicorn, "--no-control-socket", "--bind", f"{HOST}:{port}", "--workers", workers, "--worker-class", "gthread",
              "--threads", "8", "--timeout", "120", "--limit-request-line", "0", "--limit-request-field_size", "0",
              "superset.app:create_app()"],
             env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
@@ -301,8 +318,3 @@ def describe(server: Server, dashboard_url: str) -> str:
         "After a night, `make bi` (in another terminal) provisions the dashboard again.",
         "Stop with Ctrl-C, or `make stop` from another terminal.",
     ])  # fmt: skip
-
-
-def python() -> str:
-    """The project's interpreter, for messages."""
-    return sys.executable
