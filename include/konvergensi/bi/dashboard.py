@@ -65,7 +65,7 @@ class ChartSpec:
     x: str | None = None
     metrics: tuple[Metric, ...] = ()
     y: str | None = None  # heatmap rows
-    columns: tuple[str, ...] = ()  # table (raw) columns
+    columns: tuple[tuple[str, str], ...] = ()  # table (raw) columns: (column, heading)
     filters: tuple[tuple[str, str], ...] = ()
     order_by: tuple[tuple[str, bool], ...] = ()  # (column or metric label, ascending)
     time_grain: str | None = None
@@ -106,20 +106,20 @@ CHARTS: tuple[ChartSpec, ...] = (
         "prevalence_by_kelurahan", "Prevalensi stunting per kelurahan, bulan terakhir (%)",
         "bi_stunting_prevalence_latest", "echarts_timeseries_bar", x="wilayah_name",
         metrics=(_max("stunting_pct", "Stunting: pendek + sangat pendek (%)"),),
-        filters=(KELURAHAN,), order_by=(("wilayah_name", True),), width=12,
+        filters=(KELURAHAN,), order_by=(("wilayah_name", True),), horizontal=True, height=90,
     ),
     ChartSpec(
         "scorecard_by_kelurahan", "Tingkat konvergensi per kelurahan per triwulan (%)",
         "bi_convergence_scorecard_quarterly", "heatmap_v2", x="quarter", y="wilayah_name",
         metrics=(_max("combined_level", "Tingkat konvergensi gabungan (%)"),),
-        filters=(KELURAHAN,), order_by=(("quarter", True), ("wilayah_name", True)), width=8, height=90,
+        filters=(KELURAHAN,), order_by=(("quarter", True), ("wilayah_name", True)), width=12, height=90,
     ),
     ChartSpec(
         "scorecard_city", "Tingkat konvergensi Kota Pekalongan per triwulan (%)",
         "bi_convergence_scorecard_quarterly", "echarts_timeseries_bar", x="quarter",
         metrics=(_max("women_level", "Ibu hamil (%)"), _max("children_level", "Anak (%)"),
                  _max("combined_level", "Gabungan (%)")),
-        filters=(KOTA,), order_by=(("quarter", True),), width=4, height=90,
+        filters=(KOTA,), order_by=(("quarter", True),), height=90,
     ),
     ChartSpec(
         "risk_factor_profile", "Profil faktor risiko: balita stunting dan tidak stunting, kota (%)",
@@ -138,8 +138,9 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(
         "data_quality_details", "Rincian kualitas data per puskesmas, bulan terakhir",
         "bi_data_quality_latest", "table",
-        columns=("puskesmas_name", "measurements", "sd_haz", "unknown_kelurahan", "duplicate_rows",
-                 "eppgbm_haz_disagree", "suppressed_cells"),
+        columns=(("puskesmas_name", "Puskesmas"), ("measurements", "Pengukuran"), ("sd_haz", "SD TB/U (HAZ)"),
+                 ("unknown_kelurahan", "Kelurahan tidak dikenal"), ("duplicate_rows", "Baris ganda"),
+                 ("eppgbm_haz_disagree", "HAZ berbeda dari e-PPGBM"), ("suppressed_cells", "Sel disembunyikan")),
         order_by=(("puskesmas_name", True),), width=12,
     ),
     ChartSpec(
@@ -152,8 +153,9 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(
         "stale_sources", "Status sumber data (basi atau belum dimuat)",
         "bi_source_freshness", "table",
-        columns=("source_label", "source_status", "status_reason", "last_loaded_at", "days_since_last_load",
-                 "exceeds_max_staleness"),
+        columns=(("source_label", "Sumber"), ("source_status", "Status"), ("status_reason", "Keterangan"),
+                 ("last_loaded_at", "Terakhir dimuat"), ("days_since_last_load", "Hari sejak dimuat"),
+                 ("exceeds_max_staleness", "Menggagalkan malam")),
         order_by=(("exceeds_max_staleness", False), ("source_label", True)),
     ),
 )
@@ -161,8 +163,8 @@ CHARTS: tuple[ChartSpec, ...] = (
 # Rows of the dashboard, top to bottom: chart keys side by side (widths add up to at most 12).
 LAYOUT: tuple[tuple[str, ...], ...] = (
     ("prevalence_by_kecamatan", "city_trend"),
-    ("prevalence_by_kelurahan",),
-    ("scorecard_by_kelurahan", "scorecard_city"),
+    ("prevalence_by_kelurahan", "scorecard_city"),
+    ("scorecard_by_kelurahan",),
     ("risk_factor_profile", "data_quality_by_puskesmas"),
     ("data_quality_details",),
     ("source_staleness", "stale_sources"),
@@ -192,6 +194,11 @@ def adhoc_metric(metric: Metric) -> dict[str, Any]:
 def adhoc_filter(column: str, value: str) -> dict[str, Any]:
     return {"expressionType": "SIMPLE", "clause": "WHERE", "subject": column, "operator": "==",
             "comparator": value, "filterOptionName": f"filter_{column}_{value}"}
+
+
+def table_columns(chart: ChartSpec) -> list[dict[str, Any]]:
+    """A table's columns under their Bahasa Indonesia headings (adhoc columns: the heading is the label)."""
+    return [{"expressionType": "SQL", "sqlExpression": column, "label": heading} for column, heading in chart.columns]
 
 
 def chart_params(chart: ChartSpec, dataset_id: int) -> dict[str, Any]:
@@ -225,7 +232,7 @@ def chart_params(chart: ChartSpec, dataset_id: int) -> dict[str, Any]:
                       value_bounds=[None, None], y_axis_format="SMART_NUMBER", xscale_interval=-1,
                       yscale_interval=-1, left_margin="auto", bottom_margin="auto")
     elif chart.viz_type == "table":
-        params.update(query_mode="raw", all_columns=list(chart.columns), order_by_cols=[
+        params.update(query_mode="raw", all_columns=table_columns(chart), order_by_cols=[
             json.dumps([column, ascending]) for column, ascending in chart.order_by], server_pagination=False,
             table_timestamp_format="%Y-%m-%d %H:%M", include_search=False, show_cell_bars=False)
     else:
@@ -237,7 +244,7 @@ def chart_params(chart: ChartSpec, dataset_id: int) -> dict[str, Any]:
 def query_columns(chart: ChartSpec) -> list[Any]:
     """The grouping columns of the chart's query, as the frontend's buildQuery names them."""
     if chart.viz_type == "table":
-        return list(chart.columns)
+        return table_columns(chart)
     if chart.viz_type == "heatmap_v2":
         return [chart.x, chart.y]
     if chart.time_grain:

@@ -168,6 +168,7 @@ def ensure_metadata(login: Credentials, environment: dict[str, str]) -> bool:
     template = ensure_template(environment)
     partial = metadata_file().with_suffix(".partial")
     shutil.copyfile(template, partial)
+    partial.chmod(0o600)  # it will hold the admin's password hash and the encrypted warehouse password
     os.replace(partial, metadata_file())
     print(f"Creating Superset's admin login {login.user!r} …", flush=True)
     try:
