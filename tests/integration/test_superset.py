@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import stat
 import struct
 import subprocess
@@ -41,6 +40,7 @@ import pytest
 from konvergensi import roles
 from konvergensi.bi import dashboard, server
 from konvergensi.bi.api import SupersetClient
+from konvergensi.processes import alive, port_free
 from tests.service_output import Output, free_port
 
 pytestmark = pytest.mark.integration
@@ -169,8 +169,10 @@ def test_superset_runs_as_the_bi_role_with_private_secrets(superset: dict) -> No
     client = _client(superset)
     database = client.find("database", "database_name", dashboard.DATABASE_NAME)
     assert len(database) == 1
-    uri = client.get(f"/api/v1/database/{database[0]['id']}")["result"]["sqlalchemy_uri"]
-    assert uri.startswith(f"postgresql+psycopg2://{roles.BI}:") and roles.role_password(roles.BI) not in uri
+    connection = client.get(f"/api/v1/database/{database[0]['id']}/connection")["result"]
+    assert connection["sqlalchemy_uri"].startswith(f"postgresql+psycopg2://{roles.BI}:")
+    assert roles.role_password(roles.BI) not in json.dumps(connection)
+    assert not connection["allow_dml"] and not connection["allow_file_upload"]
 
 
 def test_provisioning_twice_changes_nothing(superset: dict) -> None:
@@ -336,9 +338,9 @@ def test_a_taken_port_and_a_missing_installation_are_named(superset: dict, tmp_p
 
 
 def test_make_stop_stops_superset(superset: dict) -> None:
+    gunicorn = json.loads((superset["data"] / "superset" / "superset.json").read_text())["server"]
     stopped = _bi(superset["data"], "stop")
     assert stopped.returncode == 0, stopped.stderr
     assert superset["process"].wait(timeout=60) == 0
     assert not (superset["data"] / "superset" / "superset.json").exists()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", superset["port"]))  # the port is free again: gunicorn is gone
+    assert not alive(gunicorn) and port_free("127.0.0.1", superset["port"])

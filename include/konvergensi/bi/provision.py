@@ -74,11 +74,14 @@ def check_warehouse(bi_url: str) -> None:
 def provision(client: SupersetClient, bi_url: str) -> Provisioned:
     check_warehouse(bi_url)
     result = Provisioned(database_id=_database(client, bi_url))
+    datasets = _by_name(client, "dataset", "table_name", ["id", "table_name", "database.id"],
+                        lambda row: row.get("database", {}).get("id") == result.database_id)
     for spec in dashboard.DATASETS:
-        result.dataset_ids[spec.table_name] = _dataset(client, result, spec)
+        result.dataset_ids[spec.table_name] = _dataset(client, result, spec, datasets.get(spec.table_name, []))
     result.dashboard_id = _dashboard_shell(client, result)
+    charts = _by_name(client, "chart", "slice_name", ["id", "slice_name"])
     for chart in dashboard.CHARTS:
-        result.chart_ids[chart.key] = _chart(client, result, chart)
+        result.chart_ids[chart.key] = _chart(client, result, chart, charts.get(chart.title, []))
     _remove_stale_charts(client, result)
     client.put(f"/api/v1/dashboard/{result.dashboard_id}", {
         "dashboard_title": dashboard.DASHBOARD_TITLE,
@@ -89,6 +92,21 @@ def provision(client: SupersetClient, bi_url: str) -> Provisioned:
     })
     result.dashboard_url = f"{client.base_url}/superset/dashboard/{dashboard.DASHBOARD_SLUG}/"
     return result
+
+
+def _by_name(client: SupersetClient, resource: str, name: str, columns: list[str],
+             keep: Any = lambda row: True) -> dict[str, list[dict[str, Any]]]:
+    """Every `resource` by its name, in one listing (pages of 100)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    page = 0
+    while True:
+        listing = client.get(f"/api/v1/{resource}/", columns=columns, page=page, page_size=100)
+        for row in listing["result"]:
+            if keep(row):
+                found.setdefault(row[name], []).append(row)
+        page += 1
+        if page * 100 >= listing["count"]:
+            return found
 
 
 def _one(found: list[dict[str, Any]], what: str) -> dict[str, Any] | None:
@@ -116,26 +134,25 @@ def _database(client: SupersetClient, bi_url: str) -> int:
     return client.post("/api/v1/database/", body)["id"]
 
 
-def _dataset(client: SupersetClient, result: Provisioned, spec: dashboard.DatasetSpec) -> int:
-    candidates = [row for row in client.find("dataset", "table_name", spec.table_name,
-                                             columns=["id", "table_name", "schema", "database.id"])
-                  if row.get("database", {}).get("id") == result.database_id]  # fmt: skip
+def _dataset(client: SupersetClient, result: Provisioned, spec: dashboard.DatasetSpec,
+             candidates: list[dict[str, Any]]) -> int:
+    """Create the dataset (Superset reads its columns then), or update it and read its columns again."""
     existing = _one(candidates, f"datasets named {spec.table_name}")
-    if existing:
-        dataset_id = existing["id"]
-        result.updated.append(f"dataset {spec.table_name}")
-    else:
+    update: dict[str, Any] = {"description": spec.description}
+    if spec.sql:
+        update["sql"] = spec.sql
+    if existing is None:
         body: dict[str, Any] = {"database": result.database_id, "schema": dashboard.SCHEMA, "table_name": spec.table_name}
         if spec.sql:
             body["sql"] = spec.sql
         dataset_id = client.post("/api/v1/dataset/", body)["id"]
+        client.put(f"/api/v1/dataset/{dataset_id}", {"description": spec.description})
         result.created.append(f"dataset {spec.table_name}")
-    update: dict[str, Any] = {"description": spec.description}
-    if spec.sql:
-        update["sql"] = spec.sql
-    client.put(f"/api/v1/dataset/{dataset_id}", update)
-    client.put(f"/api/v1/dataset/{dataset_id}/refresh", {})
-    return dataset_id
+        return dataset_id
+    client.put(f"/api/v1/dataset/{existing['id']}", update)
+    client.put(f"/api/v1/dataset/{existing['id']}/refresh", {})
+    result.updated.append(f"dataset {spec.table_name}")
+    return existing["id"]
 
 
 def _dashboard_shell(client: SupersetClient, result: Provisioned) -> int:
@@ -150,7 +167,8 @@ def _dashboard_shell(client: SupersetClient, result: Provisioned) -> int:
                                               "slug": dashboard.DASHBOARD_SLUG, "published": True})["id"]
 
 
-def _chart(client: SupersetClient, result: Provisioned, chart: dashboard.ChartSpec) -> int:
+def _chart(client: SupersetClient, result: Provisioned, chart: dashboard.ChartSpec,
+           candidates: list[dict[str, Any]]) -> int:
     dataset_id = result.dataset_ids[chart.dataset]
     body = {
         "slice_name": chart.title,
@@ -162,7 +180,7 @@ def _chart(client: SupersetClient, result: Provisioned, chart: dashboard.ChartSp
         "query_context_generation": False,
         "dashboards": [result.dashboard_id],
     }
-    existing = _one(client.find("chart", "slice_name", chart.title), f"charts named {chart.title!r}")
+    existing = _one(candidates, f"charts named {chart.title!r}")
     if existing:
         client.put(f"/api/v1/chart/{existing['id']}", body)
         result.updated.append(f"chart {chart.key}")

@@ -10,7 +10,7 @@ password, and the admin's password, unless SUPERSET_SECRET_KEY / SUPERSET_ADMIN_
 the server's log and `superset.json`, the pid file `make stop` reads.
 
 A new metadata database is a copy of a template kept in the virtualenv (`superset db upgrade` and
-`superset init` once per installation, ~25 s of CPU), then only the admin login is created.
+`superset init` once per installation, ~25 s of CPU); the server creates the admin login as it starts.
 """
 
 from __future__ import annotations
@@ -161,8 +161,12 @@ def ensure_template(environment: dict[str, str]) -> Path:
     return template
 
 
-def ensure_metadata(login: Credentials, environment: dict[str, str]) -> bool:
-    """Create the metadata database when missing (a copy of the template, then the admin); True if created."""
+def ensure_metadata(environment: dict[str, str]) -> bool:
+    """Create the metadata database when missing, as a copy of the template; True if it was created.
+
+    The admin login is made (or its password set) by the server as it starts: superset_config.py's
+    FLASK_APP_MUTATOR, switched on by KONVERGENSI_SUPERSET_ADMIN_AT_START.
+    """
     if metadata_file().exists():
         return False
     template = ensure_template(environment)
@@ -170,21 +174,7 @@ def ensure_metadata(login: Credentials, environment: dict[str, str]) -> bool:
     shutil.copyfile(template, partial)
     partial.chmod(0o600)  # it will hold the admin's password hash and the encrypted warehouse password
     os.replace(partial, metadata_file())
-    print(f"Creating Superset's admin login {login.user!r} …", flush=True)
-    try:
-        _superset(["fab", "create-admin", "--username", login.user, "--firstname", "Konvergensi", "--lastname",
-                   "Admin", "--email", f"{login.user}@localhost", "--password", login.password], environment,
-                  "creating Superset's admin login")  # fmt: skip
-    except SupersetError:
-        metadata_file().unlink(missing_ok=True)  # the next start tries again from the template
-        raise
     return True
-
-
-def reset_admin_password(login: Credentials, environment: dict[str, str]) -> None:
-    print(f"Setting the password of Superset's admin {login.user!r} …", flush=True)
-    _superset(["fab", "reset-password", "--username", login.user, "--password", login.password], environment,
-              "setting the admin password")
 
 
 # --- the server -----------------------------------------------------------------------------------
@@ -214,22 +204,20 @@ def start_server(port: int) -> Server:
     check_port(port)
     login = credentials()
     environment = superset_environment(login)
-    created = ensure_metadata(login, environment)
+    ensure_metadata(environment)
+    serving = dict(environment, SUPERSET_ADMIN_USER=login.user, SUPERSET_ADMIN_PASSWORD=login.password,
+                   KONVERGENSI_SUPERSET_ADMIN_AT_START="1")
     workers = os.environ.get("SUPERSET_WORKERS", "1")
     with log_file().open("a") as log:
         process = subprocess.Popen(
             [gunicorn, "--no-control-socket", "--bind", f"{HOST}:{port}", "--workers", workers, "--worker-class", "gthread",
-             "--threads", "8", "--timeout", "120", "--limit-request-line", "0", "--limit-request-field_size", "0",
+             "--threads", "8", "--timeout", "120", "--graceful-timeout", "5", "--limit-request-line", "0", "--limit-request-field_size", "0",
              "superset.app:create_app()"],
-            env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=serving, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     server = Server(port, login, environment, process)
     try:
         wait_until_healthy(server, time.monotonic() + START_TIMEOUT_SECONDS)
-        if not created and not _login_works(server):
-            reset_admin_password(login, environment)
-            if not _login_works(server):
-                raise SupersetError(f"Superset refuses the admin login {login.user!r} even after resetting its password")
     except BaseException:
         stop_server(server)
         raise
@@ -252,18 +240,6 @@ def wait_until_healthy(server: Server, deadline: float) -> None:
             raise SupersetError(f"Superset did not answer at {server.url} within {START_TIMEOUT_SECONDS} s "
                                 f"(log {log_file()}):\n{tail(log_file())}")
         time.sleep(0.5)
-
-
-def _login_works(server: Server) -> bool:
-    from konvergensi.bi.api import SupersetApiError, SupersetClient
-
-    try:
-        SupersetClient(server.url, server.login.user, server.login.password)
-    except SupersetApiError as error:
-        if error.status == 401:
-            return False
-        raise
-    return True
 
 
 def stop_server(server: Server) -> None:
