@@ -37,7 +37,8 @@ LINKAGE_MONTHS ?= 12
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 # Superset lives in its own virtualenv: it pins libraries older than the project's (deploy/superset/).
-SUPERSET_VENV := $(CURDIR)/.venv-superset
+SUPERSET_VENV ?= $(CURDIR)/.venv-superset
+export SUPERSET_VENV
 SUPERSET_PORT ?= 8088
 export SUPERSET_PORT
 
@@ -96,7 +97,7 @@ superset-venv: $(SUPERSET_VENV)/.installed $(VENV)/.installed
 	@$(PY) -m konvergensi.bi prepare
 
 # Superset on 127.0.0.1, connected as konvergensi_bi; a second `make bi` while one runs provisions it again.
-bi: setup superset-venv
+bi: superset-venv
 	@$(PY) -m konvergensi.bi run --port $(SUPERSET_PORT)
 
 # Headless Chromium and its driver for the UI test (Debian packages; CI starts from a fresh machine).

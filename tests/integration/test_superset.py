@@ -214,17 +214,27 @@ def _chart_value(value: Any) -> Any:
     return round(float(value), 1)
 
 
-def test_every_chart_shows_the_warehouse_numbers(superset: dict) -> None:
+def _rows(result: dict[str, Any], columns: list[str]) -> list[tuple]:
+    return sorted((tuple(_chart_value(row[column]) for column in columns) for row in result["data"]), key=repr)
+
+
+@pytest.fixture(scope="module")
+def chart_data(superset: dict) -> dict[str, dict[str, Any]]:
+    """Each chart's id and result from `GET /api/v1/chart/<id>/data/` (its saved query), by chart key."""
     client = _client(superset)
-    charts = {chart["slice_name"]: chart["id"] for chart in client.get("/api/v1/chart/", page_size=100)["result"]}
+    ids = {chart["slice_name"]: chart["id"] for chart in client.get("/api/v1/chart/", page_size=100)["result"]}
+    return {chart.key: {"id": ids[chart.title], **client.get(f"/api/v1/chart/{ids[chart.title]}/data/")["result"][0]}
+            for chart in dashboard.CHARTS}
+
+
+def test_every_chart_shows_the_warehouse_numbers(superset: dict, chart_data: dict) -> None:
     assert set(EXPECTED_SQL) == {chart.key for chart in dashboard.CHARTS}
     table = [("chart", "rows (Superset)", "rows (SQL)", "values", "equal")]
     failures = []
     with psycopg.connect(superset["night"].role_url(roles.BI)) as connection:  # the same role Superset uses
         for chart in dashboard.CHARTS:
-            result = client.get(f"/api/v1/chart/{charts[chart.title]}/data/")["result"][0]
-            shown = sorted((tuple(_chart_value(row[column]) for column in result["colnames"]) for row in result["data"]),
-                           key=repr)  # fmt: skip
+            result = chart_data[chart.key]
+            shown = _rows(result, result["colnames"])
             expected = sorted((tuple(_plain(value) for value in row)
                                for row in connection.execute(EXPECTED_SQL[chart.key]).fetchall()), key=repr)  # fmt: skip
             numbers = sum(1 for row in shown for value in row if isinstance(value, float))
@@ -265,7 +275,22 @@ return Array.from(document.querySelectorAll('[data-test-chart-id]')).map(holder 
 """
 
 
-def test_the_dashboard_renders_in_chromium(superset: dict) -> None:
+def _drawn_data(browser: Any) -> dict[int, dict[str, Any]]:
+    """The rows the dashboard's own chart requests got (POST /api/v1/chart/data), by chart id, from Chromium's log."""
+    requests = {}
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent" and "/api/v1/chart/data" in message["params"]["request"]["url"]:
+            posted = json.loads(message["params"]["request"].get("postData") or "{}")
+            requests[message["params"]["requestId"]] = posted.get("form_data", {}).get("slice_id")
+    drawn = {}
+    for request_id, chart_id in requests.items():
+        body = browser.execute_cdp_cmd("Network.getResponseBody", {"requestId": request_id})["body"]
+        drawn[chart_id] = json.loads(body)["result"][0]
+    return drawn
+
+
+def test_the_dashboard_renders_in_chromium(superset: dict, chart_data: dict) -> None:
     from selenium import webdriver
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
@@ -281,6 +306,7 @@ def test_the_dashboard_renders_in_chromium(superset: dict) -> None:
                      "--no-first-run", "--window-size=1600,1200",
                      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'):  # fmt: skip
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # to read the chart data it fetched
     artefacts = data_dir() / "test-artefacts"  # kept: pytest's tmp directories are rotated by later sessions
     artefacts.mkdir(exist_ok=True)
     screenshot = artefacts / f"superset-dashboard-{time.strftime('%Y%m%dT%H%M%S')}.png"
@@ -312,14 +338,25 @@ def test_the_dashboard_renders_in_chromium(superset: dict) -> None:
         state = browser.execute_script(CHART_STATE)
         page_errors = browser.find_elements(By.CSS_SELECTOR, ".ant-alert-error, [data-test=error-tooltip]")
         browser.save_screenshot(str(screenshot))
+        drawn_data = _drawn_data(browser)
     finally:
         browser.quit()
     width, height = _png_size(screenshot)
     drawn_charts = sum(1 for chart in state if chart["canvas"] > 0 or chart["rows"] > 0)
     print(f"\ndashboard drawn in {time.monotonic() - started:.1f} s; screenshot {screenshot}: {width}x{height} px, "
           f"{screenshot.stat().st_size // 1024} KiB, {drawn_charts} of {len(dashboard.CHARTS)} charts drawn")
+    by_title = {chart.title: chart.key for chart in dashboard.CHARTS}
+    different = []
     for chart in state:
-        print(f"  {chart['name']}: canvas {chart['canvas']}, table rows {chart['rows']}, error boxes {chart['errors']}")
+        saved = chart_data[by_title[chart["name"]]]
+        fetched = drawn_data.get(saved["id"])
+        same = fetched is not None and _rows(fetched, saved["colnames"]) == _rows(saved, saved["colnames"])
+        if not same:
+            different.append(chart["name"])
+        print(f"  {chart['name']}: canvas {chart['canvas']}, table rows {chart['rows']}, error boxes {chart['errors']}, "
+              f"rows drawn {fetched['rowcount'] if fetched else '—'} = rows of its saved query: {'yes' if same else 'NO'}")
+    # the numbers drawn are those compared with SQL above: the frontend's query and the saved one agree
+    assert not different, different
     assert {chart["name"] for chart in state} == {chart.title for chart in dashboard.CHARTS}
     assert all(chart["errors"] == 0 for chart in state) and not page_errors
     for chart in state:
@@ -335,6 +372,14 @@ def test_a_taken_port_and_a_missing_installation_are_named(superset: dict, tmp_p
                   SUPERSET_VENV=str(tmp_path / "no-venv"))
     assert missing.returncode == 2
     assert "Superset is not installed" in missing.stderr and "make bi" in missing.stderr
+
+
+def test_a_warehouse_without_a_published_night_is_named(test_database_url: str) -> None:
+    """Roles applied, no night published yet: the BI role sees no bi tables, and provisioning says so."""
+    from konvergensi.bi.provision import ProvisionError, check_warehouse
+
+    with pytest.raises(ProvisionError, match=r"the BI role sees no bi\.bi_city_target_trend, .* no night has been published"):
+        check_warehouse(roles.role_url(roles.BI, test_database_url))
 
 
 def test_make_stop_stops_superset(superset: dict) -> None:

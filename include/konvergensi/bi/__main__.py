@@ -24,7 +24,7 @@ import time
 from konvergensi import roles, settings
 from konvergensi.bi import server
 from konvergensi.bi.api import SupersetApiError, SupersetClient
-from konvergensi.bi.provision import Provisioned, ProvisionError, provision
+from konvergensi.bi.provision import Provisioned, ProvisionError, check_warehouse, provision
 from konvergensi.processes import interrupt, start_embedded_warehouse
 
 
@@ -59,6 +59,7 @@ def run(port: int) -> int:
     if not os.environ.get("WAREHOUSE_URL"):
         started_warehouse = start_embedded_warehouse(server.SupersetError)
     try:
+        check_warehouse(bi_url())  # before Superset's minute of starting: is there a published night to show?
         return _serve(port)
     finally:
         if started_warehouse:
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.action == "prepare":
             server.command("superset")
-            print(f"Superset's metadata template: {server.ensure_template(server.superset_environment(server.credentials()))}")
+            print(f"Superset's metadata template: {server.ensure_template()}")
             return 0
         server.stop()
         return 0

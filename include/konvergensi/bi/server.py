@@ -108,13 +108,13 @@ def credentials() -> Credentials:
     )
 
 
-def superset_environment(login: Credentials) -> dict[str, str]:
+def superset_environment(secret_key: str) -> dict[str, str]:
     """What every Superset command gets: its config, SECRET_KEY and metadata database; none of the project's paths."""
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}  # fmt: skip
     environment.update(
         SUPERSET_CONFIG_PATH=str(CONFIG_FILE),
-        SUPERSET_SECRET_KEY=login.secret_key,
+        SUPERSET_SECRET_KEY=secret_key,
         SUPERSET_METADATA_URL=f"sqlite:///{metadata_file()}",
         SUPERSET_HOME=str(home_dir()),
         PATH=f"{venv_dir() / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -142,26 +142,26 @@ def template_file() -> Path:
     return venv_dir() / TEMPLATE_NAME
 
 
-def ensure_template(environment: dict[str, str]) -> Path:
-    """The installation's empty metadata database (`superset db upgrade` and `superset init`), built once."""
+def ensure_template() -> Path:
+    """The installation's empty metadata database (`superset db upgrade` and `superset init`), built once.
+
+    It holds nothing encrypted, so it is built with a throwaway SECRET_KEY, in the virtualenv.
+    """
     template = template_file()
     if template.exists():
         return template
     print("Preparing Superset's metadata template (db upgrade, init; once per installation, about a minute) …",
           flush=True)
-    scratch = home_dir() / "template-in-progress.db"
+    scratch = venv_dir() / "template-in-progress.db"
     scratch.unlink(missing_ok=True)
-    building = dict(environment, SUPERSET_METADATA_URL=f"sqlite:///{scratch}")
+    building = dict(superset_environment(secrets.token_urlsafe(48)), SUPERSET_METADATA_URL=f"sqlite:///{scratch}")
     _superset(["db", "upgrade"], building, "Superset's metadata migration")
     _superset(["init"], building, "Superset's role setup")
-    partial = template.with_suffix(".partial")
-    shutil.copyfile(scratch, partial)
-    os.replace(partial, template)
-    scratch.unlink()
+    os.replace(scratch, template)
     return template
 
 
-def ensure_metadata(environment: dict[str, str]) -> bool:
+def ensure_metadata() -> bool:
     """Create the metadata database when missing, as a copy of the template; True if it was created.
 
     The admin login is made (or its password set) by the server as it starts: superset_config.py's
@@ -169,7 +169,7 @@ def ensure_metadata(environment: dict[str, str]) -> bool:
     """
     if metadata_file().exists():
         return False
-    template = ensure_template(environment)
+    template = ensure_template()
     partial = metadata_file().with_suffix(".partial")
     shutil.copyfile(template, partial)
     partial.chmod(0o600)  # it will hold the admin's password hash and the encrypted warehouse password
@@ -203,8 +203,8 @@ def start_server(port: int) -> Server:
     gunicorn = command("gunicorn")
     check_port(port)
     login = credentials()
-    environment = superset_environment(login)
-    ensure_metadata(environment)
+    environment = superset_environment(login.secret_key)
+    ensure_metadata()
     serving = dict(environment, SUPERSET_ADMIN_USER=login.user, SUPERSET_ADMIN_PASSWORD=login.password,
                    KONVERGENSI_SUPERSET_ADMIN_AT_START="1")
     workers = os.environ.get("SUPERSET_WORKERS", "1")
