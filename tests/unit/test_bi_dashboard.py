@@ -95,3 +95,16 @@ def test_superset_gets_the_psycopg2_driver() -> None:
     assert superset_uri("postgresql://konvergensi_bi:pw@/konvergensi?host=/tmp/pg") == \
         "postgresql+psycopg2://konvergensi_bi:pw@/konvergensi?host=/tmp/pg"
     assert superset_uri("postgres://u:p@db:5432/w") == "postgresql+psycopg2://u:p@db:5432/w"
+
+
+def test_superset_gets_no_secret_of_the_pipeline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from konvergensi.bi import server
+
+    monkeypatch.setenv("KONVERGENSI_DATA_DIR", str(tmp_path))
+    for name in ("WAREHOUSE_URL", "KONVERGENSI_PSEUDONYM_KEY", "KONVERGENSI_BI_PASSWORD", "PGPASSWORD",
+                 "AIRFLOW__API__SECRET_KEY", "PYTHONPATH"):
+        monkeypatch.setenv(name, "secret-value")
+    environment = server.superset_environment("the-key")
+    assert "secret-value" not in environment.values()
+    assert environment["SUPERSET_SECRET_KEY"] == "the-key"
+    assert environment["SUPERSET_METADATA_URL"] == f"sqlite:///{tmp_path.resolve()}/superset/superset.db"

@@ -108,10 +108,16 @@ def credentials() -> Credentials:
     )
 
 
+# Nothing of the pipeline's reaches Superset: not the superuser's WAREHOUSE_URL, the role passwords,
+# the pseudonym key, nor the project's Python path. It connects to the warehouse only as the BI role.
+_WITHHELD_PREFIXES = ("KONVERGENSI_", "WAREHOUSE_", "AIRFLOW", "DBT_", "PG", "GX_")
+_WITHHELD = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+
+
 def superset_environment(secret_key: str) -> dict[str, str]:
-    """What every Superset command gets: its config, SECRET_KEY and metadata database; none of the project's paths."""
+    """What every Superset command gets: its config, SECRET_KEY and metadata database, and no secret of the pipeline."""
     environment = {key: value for key, value in os.environ.items()
-                   if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}  # fmt: skip
+                   if key not in _WITHHELD and not key.startswith(_WITHHELD_PREFIXES)}  # fmt: skip
     environment.update(
         SUPERSET_CONFIG_PATH=str(CONFIG_FILE),
         SUPERSET_SECRET_KEY=secret_key,
@@ -210,9 +216,10 @@ def start_server(port: int) -> Server:
     workers = os.environ.get("SUPERSET_WORKERS", "1")
     with log_file().open("a") as log:
         process = subprocess.Popen(
-            [gunicorn, "--no-control-socket", "--bind", f"{HOST}:{port}", "--workers", workers, "--worker-class", "gthread",
-             "--threads", "8", "--timeout", "120", "--graceful-timeout", "5", "--limit-request-line", "0", "--limit-request-field_size", "0",
-             "superset.app:create_app()"],
+            # no control socket: gunicorn's default one is shared by every gunicorn of the user
+            [gunicorn, "--no-control-socket", "--bind", f"{HOST}:{port}", "--workers", workers,
+             "--worker-class", "gthread", "--threads", "8", "--timeout", "120", "--graceful-timeout", "5",
+             "--limit-request-line", "0", "--limit-request-field_size", "0", "superset.app:create_app()"],
             env=serving, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     server = Server(port, login, environment, process)
