@@ -35,7 +35,9 @@ def _latest(table: str, month_column: str) -> str:
 
 
 DATASETS: tuple[DatasetSpec, ...] = (
-    DatasetSpec("bi_stunting_prevalence_monthly", "Prevalensi stunting, wasting dan underweight per wilayah dan bulan."),
+    DatasetSpec("bi_stunting_prevalence_monthly",
+                "Prevalensi stunting (pendek, sangat pendek), gizi kurang/buruk (BB/TB) dan berat badan kurang (BB/U) "
+                "per wilayah dan bulan."),
     DatasetSpec("bi_city_target_trend", "Prevalensi stunting kota terhadap target 2026 (register dan survei)."),
     DatasetSpec("bi_convergence_scorecard_quarterly", "Tingkat konvergensi (scorecard) per wilayah dan triwulan."),
     DatasetSpec("bi_risk_factor_profile", "Profil faktor risiko balita stunting dan tidak stunting, bulan terakhir."),
