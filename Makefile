@@ -36,13 +36,19 @@ LINKAGE_MONTHS ?= 12
 
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
+# Superset lives in its own virtualenv: it pins libraries older than the project's (deploy/superset/).
+SUPERSET_VENV ?= $(CURDIR)/.venv-superset
+export SUPERSET_VENV
+SUPERSET_PORT ?= 8088
+export SUPERSET_PORT
 
-.PHONY: help setup run airflow browser test test-unit bench faults soak psql backup restore stop clean gate-rules export-aksi
+.PHONY: help setup run airflow bi superset-venv browser test test-unit bench faults soak psql backup restore stop clean gate-rules export-aksi
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
 	@echo "         [DOWN='services pupr_surveys']           simulated sources that are down tonight"
 	@echo "make airflow [AIRFLOW_PORT=8080]                   Airflow with its UI on 127.0.0.1, scheduled, until Ctrl-C / make stop"
+	@echo "make bi [SUPERSET_PORT=8088]                       Superset on the last published night (dashboard provisioned), until Ctrl-C / make stop"
 	@echo "make test                                         unit and integration tests"
 	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
 	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
@@ -52,7 +58,7 @@ help:
 	@echo "make gate-rules                                   regenerate the GX files from expectations/gate_rules.yml"
 	@echo "make export-aksi [QUARTER=2026-Q3]                the published scorecard as Web Aksi Bangda CSV/XLSX (data dir exports/)"
 	@echo "make backup FILE=x.dump / make restore FILE=x.dump [REPLACE=1]  pg_dump / pg_restore of the warehouse (docs/operations.md)"
-	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
+	@echo "make stop                                         stop Airflow (make airflow), Superset (make bi) and the embedded PostgreSQL"
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +86,21 @@ run: setup
 airflow: setup
 	@$(PY) -m konvergensi.airflow_deployment run --port $(AIRFLOW_PORT)
 
+# Superset 6.1 and the metadata template its first start copies (`superset db upgrade` + `superset init`).
+$(SUPERSET_VENV)/.installed: deploy/superset/requirements.txt deploy/superset/constraints.txt
+	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	@echo "Installing Apache Superset 6.1 into $(SUPERSET_VENV), its own virtualenv (first time takes a few minutes) …"
+	@$(SUPERSET_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@$(SUPERSET_VENV)/bin/python -m pip install --quiet -c deploy/superset/constraints.txt -r deploy/superset/requirements.txt
+	@touch $@
+
+superset-venv: $(SUPERSET_VENV)/.installed $(VENV)/.installed
+	@$(PY) -m konvergensi.bi prepare
+
+# Superset on 127.0.0.1, connected as konvergensi_bi; a second `make bi` while one runs provisions it again.
+bi: superset-venv
+	@$(PY) -m konvergensi.bi run --port $(SUPERSET_PORT)
+
 # Headless Chromium and its driver for the UI test (Debian packages; CI starts from a fresh machine).
 browser:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
@@ -88,7 +109,7 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
 	fi
 
-test: setup browser
+test: setup browser superset-venv
 	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" --durations=15 $(or $(TESTS),tests)
 
 test-unit: setup
@@ -131,6 +152,7 @@ restore: $(VENV)/.installed
 
 stop: $(VENV)/.installed
 	@$(PY) -m konvergensi.airflow_deployment stop
+	@$(PY) -m konvergensi.bi stop
 	@$(PY) -m konvergensi.warehouse stop
 
 clean: stop

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Superset's start in the compose deployment: its metadata, the admin login from .env, the built-in
-# roles, the warehouse connection as the read-only role konvergensi_bi, then the web server.
+# roles, the warehouse connection as the read-only role konvergensi_bi (it sees the bi schema only), then
+# the web server.
 # Every step is idempotent, so this runs on every start (a password changed in .env takes effect).
 set -euo pipefail
 
@@ -15,8 +16,8 @@ superset fab reset-password --username "${SUPERSET_ADMIN_USER}" --password "${SU
 echo "[3/4] roles and permissions"
 superset init
 
-echo "[4/4] warehouse connection 'Konvergensi marts' as konvergensi_bi (read-only: published marts only)"
-superset set-database-uri --database_name "Konvergensi marts" --uri "${SUPERSET_WAREHOUSE_URI}"
+echo "[4/4] warehouse connection 'Konvergensi BI' as konvergensi_bi (read-only: the bi schema only)"
+superset set-database-uri --database_name "Konvergensi BI" --uri "${SUPERSET_WAREHOUSE_URI}"
 
 echo "Superset is starting on port 8088"
 exec gunicorn --bind 0.0.0.0:8088 --workers 2 --timeout 120 --limit-request-line 0 \

@@ -39,6 +39,10 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 
 from konvergensi import settings
+from konvergensi.processes import (
+    alive, group_members, interrupt, port_free, private_json, read_json, redacted, signal_group, start_embedded_warehouse, tail,
+    wait_gone, wait_groups_gone,
+)
 
 DAG_ID = "konvergensi_nightly"
 HOST = "127.0.0.1"
@@ -73,38 +77,18 @@ def password_file() -> Path:
     return deployment_dir() / "passwords.json"
 
 
-def _private_json(path: Path, make: dict[str, str]) -> dict[str, str]:
-    """Read a small JSON secret file, creating it (mode 0600) with `make` when missing."""
-    if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            json.dump(make, file)
-            file.write("\n")
-    path.chmod(0o600)
-    return json.loads(path.read_text())
-
-
 def credentials() -> tuple[str, str]:
     """(user, password) of the UI and REST API admin, generated once."""
-    passwords = _private_json(password_file(), {ADMIN_USER: secrets.token_urlsafe(18)})
+    passwords = private_json(password_file(), {ADMIN_USER: secrets.token_urlsafe(18)})
     return ADMIN_USER, passwords[ADMIN_USER]
 
 
 def deployment_secrets() -> dict[str, str]:
     """JWT and session secrets shared by every component, generated once."""
-    return _private_json(
+    return private_json(
         deployment_dir() / "secrets.json",
         {"jwt_secret": secrets.token_urlsafe(48), "api_secret_key": secrets.token_urlsafe(48)},
     )
-
-
-def redacted(url: str) -> str:
-    """A database URL without its password, for messages."""
-    parsed = urlparse(url)
-    if parsed.password:
-        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
-        return urlunparse(parsed._replace(netloc=netloc))
-    return url
 
 
 # --- checks before starting -----------------------------------------------------------------------
@@ -158,18 +142,6 @@ def _with_driver(url: str, driver: str) -> str:
     if scheme.split("+")[0] not in ("postgres", "postgresql"):
         raise DeploymentError(f"Airflow's metadata database must be PostgreSQL, not {scheme}://")
     return f"postgresql+{driver}://{rest}"
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
 
 
 # --- the components -------------------------------------------------------------------------------
@@ -249,19 +221,12 @@ def component_log(name: str) -> Path:
     return deployment_dir() / "logs" / f"{name}.log"
 
 
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def check_alive(deployment: Deployment) -> None:
     for name, process in deployment.processes.items():
         if process.poll() is not None:
             raise DeploymentError(
                 f"Airflow's {name} exited with code {process.returncode} (log {component_log(name)}):\n"
-                f"{_tail(component_log(name))}"
+                f"{tail(component_log(name))}"
             )
 
 
@@ -301,7 +266,7 @@ def wait_for_api_server(deployment: Deployment, deadline: float) -> None:
             pass
         if time.monotonic() > deadline:
             raise DeploymentError(f"Airflow's api-server did not answer at {deployment.url} "
-                                  f"(log {component_log('api-server')}):\n{_tail(component_log('api-server'))}")
+                                  f"(log {component_log('api-server')}):\n{tail(component_log('api-server'))}")
         time.sleep(1)
 
 
@@ -326,7 +291,7 @@ def wait_for_dag(deployment: Deployment, deadline: float) -> str:
             raise DeploymentError(f"the DAG files do not import:\n{text}")
         if time.monotonic() > deadline:
             raise DeploymentError(f"the dag-processor did not register {DAG_ID} in time "
-                                  f"(log {component_log('dag-processor')}):\n{_tail(component_log('dag-processor'))}")
+                                  f"(log {component_log('dag-processor')}):\n{tail(component_log('dag-processor'))}")
         time.sleep(2)
     if found.get("is_paused"):
         request(f"{deployment.url}/api/v2/dags/{DAG_ID}", token=token, method="PATCH", body={"is_paused": False})
@@ -366,7 +331,7 @@ def stop_components(processes: dict[str, subprocess.Popen]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for process in processes.values():
-        _signal_group(process.pid, signal.SIGTERM)
+        signal_group(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
     for name, process in processes.items():
         try:
@@ -374,63 +339,24 @@ def stop_components(processes: dict[str, subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             print(f"Airflow's {name} did not stop within {STOP_TIMEOUT_SECONDS} s: killed", flush=True)
     for process in processes.values():
-        _signal_group(process.pid, signal.SIGKILL)  # leftovers of the group (task runners) too
+        signal_group(process.pid, signal.SIGKILL)  # leftovers of the group (task runners) too
         process.poll()
-    _wait_groups_gone([process.pid for process in processes.values()], KILL_WAIT_SECONDS)
+    wait_groups_gone([process.pid for process in processes.values()], KILL_WAIT_SECONDS)
 
-
-def group_members(group: int) -> list[int]:
-    """Live (not zombie) processes whose process group is `group`, read from /proc."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(") ", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[2]) == group:
-            members.append(int(stat.parent.name))
-    return members
-
-
-def _wait_groups_gone(groups: list[int], seconds: float) -> None:
-    """Wait until SIGKILL has taken effect on every member of `groups`: a killed process lingers while it exits."""
-    deadline = time.monotonic() + seconds
-    while any(group_members(group) for group in groups) and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has exited already
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def run(port: int) -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     previous = _read_pid_file()
-    if previous and _alive(previous["pid"]):
+    if previous and alive(previous["pid"]):
         raise DeploymentError(f"Airflow already runs from this data directory (pid {previous['pid']}, "
                               f"http://{HOST}:{previous['port']}); `make stop` first")
     airflow = airflow_command()
-    if not _port_free(port):
+    if not port_free(HOST, port):
         raise DeploymentError(f"port {port} on {HOST} is taken: choose another with AIRFLOW_PORT=…")
     started_warehouse = False
     if not os.environ.get("WAREHOUSE_URL"):
-        started_warehouse = _start_embedded_warehouse()
+        started_warehouse = start_embedded_warehouse(DeploymentError)
     try:
         return _run(port, airflow)
     finally:
@@ -439,25 +365,6 @@ def run(port: int) -> int:
 
             warehouse.stop()
             print("Stopped the embedded PostgreSQL.", flush=True)
-
-
-def _interrupt(_number: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _start_embedded_warehouse() -> bool:
-    """Start the embedded PostgreSQL (as `make run` does); True if it was not running before."""
-    from konvergensi import warehouse
-
-    was_running = warehouse.is_running()
-    if not was_running:
-        print("Starting the embedded PostgreSQL …", flush=True)
-    try:
-        os.environ["WAREHOUSE_URL"] = warehouse.start()
-    except Exception as error:  # noqa: BLE001 - pgserver raises several kinds
-        raise DeploymentError(f"the embedded warehouse (PostgreSQL in {warehouse.pgdata_dir()}) did not start: {error}") from None
-    os.environ["PATH"] = f"{warehouse.bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"
-    return not was_running
 
 
 def _run(port: int, airflow: str) -> int:
@@ -501,10 +408,7 @@ def _write_pid_file(deployment: Deployment) -> None:
 
 
 def _read_pid_file() -> dict[str, Any] | None:
-    try:
-        return json.loads(pid_file().read_text())
-    except (OSError, ValueError):
-        return None
+    return read_json(pid_file())
 
 
 def stop() -> None:
@@ -513,22 +417,16 @@ def stop() -> None:
     if state is None:
         return
     supervisor = state["pid"]
-    if _alive(supervisor):
+    if alive(supervisor):
         print(f"Stopping Airflow (pid {supervisor}) …", flush=True)
         os.kill(supervisor, signal.SIGTERM)
-        _wait_gone(supervisor, STOP_TIMEOUT_SECONDS + 15)
+        wait_gone(supervisor, STOP_TIMEOUT_SECONDS + 15)
     groups = list(state.get("components", {}).values())
     for group in groups:  # a group outlives its leader when the supervisor itself was killed
         if group_members(group):
-            _signal_group(group, signal.SIGKILL)
-    _wait_groups_gone(groups, KILL_WAIT_SECONDS)
+            signal_group(group, signal.SIGKILL)
+    wait_groups_gone(groups, KILL_WAIT_SECONDS)
     pid_file().unlink(missing_ok=True)
-
-
-def _wait_gone(pid: int, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.5)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import queue
 import signal
 import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -34,6 +32,7 @@ import pytest
 from konvergensi.airflow_deployment import access_token, request
 from konvergensi.settings import dbt_env
 from tests.alert_receiver import AlertReceiver
+from tests.service_output import Output, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -42,39 +41,6 @@ DAG_ID = "konvergensi_nightly"
 AS_OF = "2026-11-02T00:00:00+07:00"
 TOKEN = "deployment-test-token"
 HTTP_SOURCE_TASKS = {"extract_services", "extract_pregnancies", "extract_pupr_surveys", "extract_pupr_projects"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Output:
-    """The deployment's stdout, read in a thread so that waiting for a line can time out."""
-
-    def __init__(self, process: subprocess.Popen) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, args=(process,), daemon=True).start()
-
-    def _read(self, process: subprocess.Popen) -> None:
-        for line in process.stdout:
-            self.lines.append(line.rstrip("\n"))
-            self._queue.put(line)
-
-    def wait_for(self, text: str, process: subprocess.Popen, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
-                return
-            if process.poll() is not None and self._queue.empty():
-                break
-            try:
-                self._queue.get(timeout=1)
-            except queue.Empty:
-                pass
-        pytest.fail(f"`{text}` not printed (exit {process.poll()}):\n" + "\n".join(self.lines[-40:]))
 
 
 def run_deployment_expecting_failure(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:

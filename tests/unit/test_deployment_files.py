@@ -405,7 +405,7 @@ def test_the_shell_scripts_of_the_stack_parse(services: dict) -> None:
         assert result.returncode == 0, f"{name}: {result.stderr}"
     assert scripts["deploy/superset/bootstrap.sh"].startswith("#!/usr/bin/env bash\n")
     assert "set -euo pipefail" in scripts["deploy/superset/bootstrap.sh"]
-    assert 'set-database-uri --database_name "Konvergensi marts" --uri "${SUPERSET_WAREHOUSE_URI}"' in scripts[
+    assert 'set-database-uri --database_name "Konvergensi BI" --uri "${SUPERSET_WAREHOUSE_URI}"' in scripts[
         "deploy/superset/bootstrap.sh"
     ]
 
