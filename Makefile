@@ -37,7 +37,7 @@ LINKAGE_MONTHS ?= 12
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help setup run airflow browser test test-unit bench faults soak psql backup restore stop clean gate-rules
+.PHONY: help setup run airflow browser test test-unit bench faults soak psql backup restore stop clean gate-rules docs analyst-guide
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
@@ -50,6 +50,8 @@ help:
 	@echo "make soak [NIGHTS=30] [REBUILD=every|end]         nights of corrections, outages, a backfill, a renamed column: per-night table"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make gate-rules                                   regenerate the GX files from expectations/gate_rules.yml"
+	@echo "make docs                                         dbt docs of the published marts + GX Data Docs + reports behind <data dir>/index.html"
+	@echo "make analyst-guide                                regenerate the star-schema diagram in docs/analyst-guide.md from the dbt manifest"
 	@echo "make backup FILE=x.dump / make restore FILE=x.dump [REPLACE=1]  pg_dump / pg_restore of the warehouse (docs/operations.md)"
 	@echo "make stop                                         stop Airflow (make airflow) and the embedded PostgreSQL"
 
@@ -95,6 +97,13 @@ test-unit: setup
 
 gate-rules: $(VENV)/.installed
 	@$(PY) -m konvergensi.gate_rules generate
+
+# The nightly DAG does this after every publish (task build_docs); `make docs` redoes it for the last published night.
+docs: setup analyst-guide
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.docs_site build
+
+analyst-guide: dbt_project/target/manifest.json
+	@$(PY) -m konvergensi.star_schema write
 
 bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)
