@@ -42,7 +42,7 @@ export SUPERSET_VENV
 SUPERSET_PORT ?= 8088
 export SUPERSET_PORT
 
-.PHONY: help setup run airflow bi superset-venv browser test test-unit bench faults soak psql backup restore stop clean gate-rules export-aksi
+.PHONY: help setup run airflow bi superset-venv browser test test-unit bench faults soak psql backup restore stop clean gate-rules export-aksi docs analyst-guide
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
@@ -57,6 +57,8 @@ help:
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make gate-rules                                   regenerate the GX files from expectations/gate_rules.yml"
 	@echo "make export-aksi [QUARTER=2026-Q3]                the published scorecard as Web Aksi Bangda CSV/XLSX (data dir exports/)"
+	@echo "make docs                                         dbt docs of the published marts + GX Data Docs + reports behind <data dir>/index.html"
+	@echo "make analyst-guide                                regenerate the star-schema diagram in docs/analyst-guide.md from the dbt manifest"
 	@echo "make backup FILE=x.dump / make restore FILE=x.dump [REPLACE=1]  pg_dump / pg_restore of the warehouse (docs/operations.md)"
 	@echo "make stop                                         stop Airflow (make airflow), Superset (make bi) and the embedded PostgreSQL"
 
@@ -121,6 +123,13 @@ gate-rules: $(VENV)/.installed
 # The published scorecard in the Web Aksi Bangda layout (docs/operations.md, "Web Aksi Bangda export").
 export-aksi: setup
 	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.aksi_export $(if $(QUARTER),--quarter $(QUARTER))
+
+# The nightly DAG does this after every publish (task build_docs); `make docs` redoes it for the last published night.
+docs: setup analyst-guide
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.docs_site build
+
+analyst-guide: dbt_project/target/manifest.json
+	@$(PY) -m konvergensi.star_schema write
 
 bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)

@@ -119,6 +119,11 @@ def konvergensi_nightly():
     def publish_marts() -> None:
         nightly_tasks.publish(get_current_context()["run_id"])
 
+    # dbt docs of the published schemas and the data directory's index.html (docs/analyst-guide.md)
+    @task(retries=0)
+    def build_docs() -> dict:
+        return nightly_tasks.docs(get_current_context()["run_id"])
+
     # Beside the night, not after it: a leaf downstream of publish with trigger rule all_done would
     # turn a failed night's run green. Pruning keeps the newest nights, so tonight's logs stay.
     @task(retries=0)
@@ -127,7 +132,7 @@ def konvergensi_nightly():
 
     housekeeping()
     [ingest_eppgbm(), ingest_bkkbn(), *extracts] >> transform
-    transform >> quality_gate() >> publish_marts()
+    transform >> quality_gate() >> publish_marts() >> build_docs()
 
 
 konvergensi_nightly()

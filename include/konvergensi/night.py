@@ -28,7 +28,7 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg
 
-from konvergensi import roles, settings
+from konvergensi import docs_site, roles, settings
 from konvergensi.db import connect
 from konvergensi.night_lock import NightAlreadyRunning, night_lock
 from konvergensi.summary import night_summary
@@ -202,7 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     with connect() as connection:
         print()
         print(night_summary(connection))
+    # the DAG's build_docs wrote the index after the publish; written again now, it also links what the
+    # night's other tasks finished later (the monthly report) and a Superset started meanwhile
+    index = docs_site.build(dbt_docs=False).index
     print(f"\nAirflow log: {log_file}")
+    print(f"Documentation of the published night: {index}")
     print('Query the marts: make psql SQL="select * from marts.mart_stunting_prevalence_monthly limit 5"')
     if code != 0:
         print(f"\nThe nightly DAG FAILED (exit code {code}); see the log above.", file=sys.stderr)

@@ -166,3 +166,19 @@ def publish(run_id: str) -> None:
 
     with roles.acting_as(roles.TRANSFORMER):
         publish_schema(run_id)
+
+
+def docs(run_id: str) -> dict[str, str | None]:
+    """The published night's documentation: dbt docs of the published schemas and the data dir's index.html.
+
+    After the publish, as the transformer (it owns the published tables whose catalog dbt reads). A
+    failing `dbt docs generate` is logged as a warning and named in the index, not raised: the night's
+    marts are published already and stay so.
+    """
+    from konvergensi import docs_site
+
+    with roles.acting_as(roles.TRANSFORMER):
+        site = docs_site.build()
+    log.info("documentation of %s: %s", run_id, site.index)
+    return {"index": str(site.index), "dbt_docs": str(site.dbt_docs) if site.dbt_docs else None,
+            "gx_data_docs": str(site.gx_data_docs) if site.gx_data_docs else None, "dbt_error": site.dbt_error}

@@ -189,6 +189,14 @@ def test_first_night_publishes_every_source(city: dict, first_night: dict) -> No
         assert not columns & set(PERSONAL_COLUMNS), columns & set(PERSONAL_COLUMNS)
 
 
+def test_the_published_night_is_documented_by_its_last_task(city: dict, first_night: dict) -> None:
+    data_dir = city["root"] / "data"
+    index = (data_dir / "index.html").read_text()
+    assert (data_dir / "docs" / "dbt" / "static_index.html").is_file()
+    assert 'href="docs/dbt/static_index.html"' in index
+    assert scalar(city["url"], "select run_id from ops.publish_log") in index
+
+
 def test_summary_reads_the_night(city: dict, first_night: dict) -> None:
     from konvergensi.summary import night_summary
 
