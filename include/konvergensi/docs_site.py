@@ -48,8 +48,7 @@ PUBLISHED_SCHEMAS = {
 DBT_DOCS_DIR = Path("docs") / "dbt"
 REPORTS_LATEST = Path("reports") / "latest"
 # `make bi` leaves one of these behind while Superset runs (a JSON object with "url", or a pid file).
-SUPERSET_STATE_FILES = (Path("superset") / "state.json", Path("superset.json"))
-SUPERSET_PID_FILES = (Path("superset") / "superset.pid", Path("superset.pid"))
+SUPERSET_STATE_FILE = Path("superset") / "superset.json"  # written by konvergensi.bi.server while it runs
 ANALYST_GUIDE = settings.PROJECT_DIR / "docs" / "analyst-guide.md"
 DBT_DOCS_TIMEOUT_SECONDS = 600
 
@@ -162,29 +161,15 @@ def gx_data_docs_index(published: PublishedNight | None, url: str | None = None)
 
 
 def superset_url(data_dir: Path) -> str | None:
-    """Superset's address when `make bi` left its state (a URL in a JSON file, or a live pid file)."""
-    for name in SUPERSET_STATE_FILES:
-        path = data_dir / name
-        if path.is_file():
-            try:
-                value = json.loads(path.read_text()).get("url")
-            except (ValueError, AttributeError):
-                value = None
-            if value:
-                return str(value)
-    for name in SUPERSET_PID_FILES:
-        path = data_dir / name
-        if path.is_file() and _alive(path):
-            return f"http://127.0.0.1:{os.environ.get('SUPERSET_PORT', '8088')}/"
-    return None
+    """The dashboard's address while the Superset that `make bi` started runs (its state file, bi.server.pid_file)."""
+    from konvergensi.bi.dashboard import DASHBOARD_SLUG
 
-
-def _alive(pid_file: Path) -> bool:
     try:
-        os.kill(int(pid_file.read_text().split()[0]), 0)
-    except (ValueError, IndexError, ProcessLookupError, PermissionError):
-        return False
-    return True
+        state = json.loads((data_dir / SUPERSET_STATE_FILE).read_text())
+        os.kill(int(state["pid"]), 0)
+        return f"http://127.0.0.1:{int(state['port'])}/superset/dashboard/{DASHBOARD_SLUG}/"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _links(data_dir: Path, site: DocsSite) -> list[Link]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -42,18 +43,18 @@ def test_reports_docs_and_a_running_superset_are_linked(tmp_path: Path) -> None:
     (tmp_path / "docs" / "dbt").mkdir(parents=True)
     (tmp_path / "docs" / "dbt" / "static_index.html").write_text("<html></html>")
     (tmp_path / "superset").mkdir()
-    (tmp_path / "superset" / "state.json").write_text(json.dumps({"url": "http://127.0.0.1:8088/superset/dashboard/k/"}))
+    (tmp_path / "superset" / "superset.json").write_text(json.dumps({"pid": os.getpid(), "port": 8123, "server": 1}))
     site = docs_site.build(tmp_path, NO_WAREHOUSE, dbt_docs=False)
     hrefs = _hrefs(site.index)
     assert "docs/dbt/static_index.html" in hrefs
     assert "reports/latest/laporan-konvergensi-2026-11-02.html" in hrefs
     assert "reports/latest/laporan-konvergensi-2026-11-02.pdf" in hrefs
     assert not any(href.endswith("notes.txt") for href in hrefs)
-    assert "http://127.0.0.1:8088/superset/dashboard/k/" in hrefs
+    assert "http://127.0.0.1:8123/superset/dashboard/konvergensi-stunting/" in hrefs
     assert all((tmp_path / href).exists() for href in hrefs if not href.startswith("http"))
 
 
 def test_a_pid_file_of_a_dead_superset_is_not_a_link(tmp_path: Path) -> None:
     (tmp_path / "superset").mkdir()
-    (tmp_path / "superset" / "superset.pid").write_text("999999999")
+    (tmp_path / "superset" / "superset.json").write_text(json.dumps({"pid": 999999999, "port": 8088, "server": 1}))
     assert docs_site.superset_url(tmp_path) is None
