@@ -1,6 +1,7 @@
 {#
     The missing interventions of every child in int_case_followup_children, one row per child and task:
-      - scorecard: each indicator the child answers T in the current quarter to date (the latest
+      - scorecard: each indicator the child answers T or TD (unknown: the team finds out) in the current
+        quarter to date (the latest
         evaluation point of int_child_indicators_quarterly), with the indicator's wording and agency;
         an indicator without data (none of its sources configured) is no task: nothing says it is missing;
       - household (sensitive) needs of the child's linked household, when known to be lacking and not
@@ -72,7 +73,7 @@ scorecard_tasks as (
     inner join {{ ref('int_child_indicators_quarterly') }} as answers
         on answers.child_key = followup_children.child_key
         and answers.cutoff_date = latest_period.cutoff_date
-        and answers.answer = 'T'
+        and answers.answer in ('T', 'TD')
     inner join indicators
         on indicators.indicator_code = answers.indicator_code
         and indicators.has_data

@@ -11,7 +11,7 @@
 
     Person-level evidence (ANAK_08, ANAK_09) also comes from the child's own DTSEN member record, matched
     on nik_key = child_key: b411 = 1 (birth certificate) and b431a ∈ {1, 2, 4} (JKN: PBI, mandiri,
-    employer). DTSEN is read as currently loaded, like the household attributes. A household's PBI-JKN
+    employer). DTSEN member records are read as currently loaded. A household's PBI-JKN
     flag says that someone in the household is insured, not that this child is, so it is not evidence.
 #}
 
@@ -84,12 +84,12 @@ young_answers as (
             ),
             (
                 'ANAK_06',
-                case when has_improved_water then 'Y' else 'T' end,
+                case when has_improved_water then 'Y' when not has_improved_water then 'T' else 'TD' end,
                 case when has_improved_water then 1 else 0 end
             ),
             (
                 'ANAK_07',
-                case when has_proper_latrine then 'Y' else 'T' end,
+                case when has_proper_latrine then 'Y' when not has_proper_latrine then 'T' else 'TD' end,
                 case when has_proper_latrine then 1 else 0 end
             ),
             (

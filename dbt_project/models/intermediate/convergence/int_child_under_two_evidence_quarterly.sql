@@ -42,11 +42,13 @@ services as (
 
 households as (
 
+    -- water and latrine as of each cut-off (the snapshot version, completed public works)
     select
         household_key,
+        cutoff_date,
         has_improved_water,
         has_proper_latrine
-    from {{ ref('int_households_resolved') }}
+    from {{ ref('int_household_facilities_quarterly') }}
 
 ),
 
@@ -246,5 +248,6 @@ left join length_measurements
     and length_measurements.cutoff_date = young_targets.cutoff_date
 left join households
     on households.household_key = young_targets.household_key
+    and households.cutoff_date = young_targets.cutoff_date
 left join dtsen_persons
     on dtsen_persons.nik_key = young_targets.child_key

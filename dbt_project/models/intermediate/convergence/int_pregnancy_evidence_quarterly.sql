@@ -54,11 +54,13 @@ services as (
 
 households as (
 
+    -- water and latrine as of each cut-off (the snapshot version, completed public works)
     select
         household_key,
+        cutoff_date,
         has_improved_water,
         has_proper_latrine
-    from {{ ref('int_households_resolved') }}
+    from {{ ref('int_household_facilities_quarterly') }}
 
 ),
 
@@ -232,6 +234,7 @@ evidence as (
         and cumulative_services.cutoff_date = scheduled.cutoff_date
     left join households
         on households.household_key = scheduled.household_key
+        and households.cutoff_date = scheduled.cutoff_date
     left join dtsen_persons
         on dtsen_persons.nik_key = scheduled.mother_key
 

@@ -5,6 +5,9 @@
     the latest linked PUPR survey when it is newer than the DTSEN update, else the DTSEN Regsosek codes
     mapped through ref_regsosek_codes, else the latest linked BKKBN flags. Unknown stays 'unknown' /
     null: nothing is guessed. PBI-JKN and the parents' work: int_household_member_attributes.
+    has_improved_water means at least basic drinking water (ladder *layak dasar* or *aman*; *layak
+    terbatas*, an improved source more than 30 minutes away, is not enough); has_proper_latrine an own
+    goose-neck latrine with septic tank/IPAL (*layak sendiri* or *aman*); null when unknown.
 #}
 
 with dtsen as (
@@ -225,8 +228,8 @@ with_flags as (
     select
         resolved.*,
         case
-            when water_ladder in ('aman', 'layak dasar', 'layak terbatas') then true
-            when water_ladder in ('tidak layak', 'tidak tersedia') then false
+            when water_ladder in ('aman', 'layak dasar') then true
+            when water_ladder in ('layak terbatas', 'tidak layak', 'tidak tersedia') then false
             else bkkbn_improved_water
         end as has_improved_water,
         case

@@ -1,5 +1,6 @@
 {#
-    The scorecard per wilayah, quarter and indicator: targets and the count of Y, T and TS answers.
+    The scorecard per wilayah, quarter and indicator: targets and the count of Y, T, TS and TD answers
+    (TD: due but unknown, e.g. a household whose water is not known; it stays in the level's denominator).
     Every kelurahan of dim_wilayah (UNKNOWN included) appears in every evaluated quarter; a kelurahan
     code that is not in dim_wilayah counts under UNKNOWN. Kecamatan and city rows are sums of the
     kelurahan rows. A partial quarter (data_date before the quarter's end) is judged to its cut-off.
@@ -48,7 +49,8 @@ kelurahan_counts as (
         count(*) as targets,
         count(*) filter (where answers.answer = 'Y') as y_count,
         count(*) filter (where answers.answer = 'T') as t_count,
-        count(*) filter (where answers.answer = 'TS') as ts_count
+        count(*) filter (where answers.answer = 'TS') as ts_count,
+        count(*) filter (where answers.answer = 'TD') as td_count
     from answers
     left join wilayah
         on wilayah.kelurahan_code = answers.kelurahan_code
@@ -78,7 +80,8 @@ kelurahan_rows as (
         coalesce(kelurahan_counts.targets, 0) as targets,
         coalesce(kelurahan_counts.y_count, 0) as y_count,
         coalesce(kelurahan_counts.t_count, 0) as t_count,
-        coalesce(kelurahan_counts.ts_count, 0) as ts_count
+        coalesce(kelurahan_counts.ts_count, 0) as ts_count,
+        coalesce(kelurahan_counts.td_count, 0) as td_count
     from quarters
     cross join wilayah
     cross join indicators
@@ -98,7 +101,7 @@ all_levels as (
         kecamatan_code,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        targets, y_count, t_count, ts_count
+        targets, y_count, t_count, ts_count, td_count
     from kelurahan_rows
     union all
     select
@@ -108,7 +111,7 @@ all_levels as (
         kecamatan_code,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        sum(targets), sum(y_count), sum(t_count), sum(ts_count)
+        sum(targets), sum(y_count), sum(t_count), sum(ts_count), sum(td_count)
     from kelurahan_rows
     group by kecamatan_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
@@ -120,7 +123,7 @@ all_levels as (
         null,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        sum(targets), sum(y_count), sum(t_count), sum(ts_count)
+        sum(targets), sum(y_count), sum(t_count), sum(ts_count), sum(td_count)
     from kelurahan_rows
     group by city_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
@@ -145,5 +148,6 @@ select
     targets::integer as targets,
     case when has_data then y_count end::integer as y_count,
     case when has_data then t_count end::integer as t_count,
-    case when has_data then ts_count end::integer as ts_count
+    case when has_data then ts_count end::integer as ts_count,
+    case when has_data then td_count end::integer as td_count
 from all_levels
