@@ -38,6 +38,7 @@ young_answers as (
         young_evidence.cutoff_date,
         young_evidence.is_quarter_cutoff,
         young_evidence.is_partial_quarter,
+        young_evidence.target_source,
         'anak_0_23' as target_group,
         answer.indicator_code,
         answer.answer,
@@ -123,7 +124,10 @@ all_answers as (
 
     select * from young_answers
     union all
-    select * from preschool_answers
+    select
+        child_key, household_key, kelurahan_code, quarter, quarter_start, cutoff_date, is_quarter_cutoff,
+        is_partial_quarter, 'eppgbm' as target_source, target_group, indicator_code, answer, evidence_count
+    from preschool_answers
 
 )
 
@@ -136,6 +140,7 @@ select
     cutoff_date,
     is_quarter_cutoff,
     is_partial_quarter,
+    target_source,
     target_group,
     indicator_code,
     answer,

@@ -1,5 +1,8 @@
 {#
     Evidence for ANAK_01 … ANAK_10 per child 0–23 months × evaluation point (int_child_indicators_quarterly).
+    Targets: the e-PPGBM children (int_convergence_children) and the children under two known only from
+    DTSEN or BKKBN (identity_register_children, target_source 'dtsen' / 'bkkbn'): never weighed, so their
+    weighing and length indicators answer T, not leave the denominator.
 #}
 
 with periods as (
@@ -10,7 +13,12 @@ with periods as (
 
 children as (
 
-    select * from {{ ref('int_convergence_children') }}
+    -- e-PPGBM's children, and the children under two whom only DTSEN or BKKBN know (never weighed)
+    select child_key, birth_date, household_key, kelurahan_code, 'eppgbm' as target_source
+    from {{ ref('int_convergence_children') }}
+    union all
+    select child_key, birth_date, household_key, kelurahan_code, target_source
+    from {{ ref('identity_register_children') }}
 
 ),
 
@@ -71,6 +79,7 @@ young_targets as (
         children.birth_date,
         children.household_key,
         children.kelurahan_code,
+        children.target_source,
         periods.quarter,
         periods.quarter_start,
         periods.cutoff_date,
