@@ -67,9 +67,9 @@ factors (factor_code, factor_number, factor_label) as (
         ('KRS_AIR', 9, 'KRS: sumber air minum tidak layak'),
         ('KRS_JAMBAN', 10, 'KRS: jamban tidak layak'),
         ('KRS_TERLALU_MUDA', 11, 'KRS: ibu terlalu muda (< 20 tahun)'),
-        ('KRS_TERLALU_TUA', 12, 'KRS: ibu terlalu tua (> 35 tahun)'),
+        ('KRS_TERLALU_TUA', 12, 'KRS: ibu terlalu tua (≥ 35 tahun)'),
         ('KRS_TERLALU_DEKAT', 13, 'KRS: jarak kelahiran terlalu dekat (< 2 tahun)'),
-        ('KRS_TERLALU_BANYAK', 14, 'KRS: anak terlalu banyak (>= 3)'),
+        ('KRS_TERLALU_BANYAK', 14, 'KRS: anak terlalu banyak (> 3 anak)'),
         ('AYAH_PEKERJA_LEPAS', 15, 'Ayah pekerja lepas/tidak tetap')
 
 ),
