@@ -27,7 +27,7 @@ assessed as (
         measurements.child_key,
         coalesce(wilayah.kelurahan_code, 'UNKNOWN') as kelurahan_code,
         {{ below_minus_2_sd('measurements.haz') }} as is_stunted
-    from {{ ref('fct_anthropometry') }} as measurements
+    from {{ ref('int_measurements_located') }} as measurements
     inner join years
         on extract(year from measurements.measured_on)::integer = years.year
         and measurements.measured_on < (years.latest_month + interval '1 month')::date
