@@ -64,11 +64,17 @@ dtsen_persons as (
 
     select
         nik_key,
-        bool_or(health_insurance_code in (1, 2, 4)) as has_jkn,
         bool_or(birth_certificate_code = 1) as has_birth_certificate
     from {{ ref('stg_dtsen__members') }}
     where nik_key is not null
     group by nik_key
+
+),
+
+insured as (
+
+    -- the one definition of JKN (int_persons_insured): here its DTSEN part; JKN services are counted below
+    select person_key, has_dtsen_jkn from {{ ref('int_persons_insured') }}
 
 ),
 
@@ -243,7 +249,7 @@ select
     monthly_coverage.found_malnourished_on,
     households.has_improved_water,
     households.has_proper_latrine,
-    coalesce(dtsen_persons.has_jkn, false) as has_dtsen_jkn,
+    coalesce(insured.has_dtsen_jkn, false) as has_dtsen_jkn,
     coalesce(dtsen_persons.has_birth_certificate, false) as has_dtsen_birth_certificate
 from young_targets
 inner join monthly_coverage
@@ -260,3 +266,5 @@ left join households
     and households.cutoff_date = young_targets.cutoff_date
 left join dtsen_persons
     on dtsen_persons.nik_key = young_targets.child_key
+left join insured
+    on insured.person_key = young_targets.child_key

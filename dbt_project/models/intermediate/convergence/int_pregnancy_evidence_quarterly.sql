@@ -66,12 +66,8 @@ households as (
 
 dtsen_persons as (
 
-    select
-        nik_key,
-        bool_or(health_insurance_code in (1, 2, 4)) as has_jkn
-    from {{ ref('stg_dtsen__members') }}
-    where nik_key is not null
-    group by nik_key
+    -- the one definition of JKN (int_persons_insured): here its DTSEN part; JKN services are counted below
+    select person_key as nik_key, has_dtsen_jkn as has_jkn from {{ ref('int_persons_insured') }}
 
 ),
 

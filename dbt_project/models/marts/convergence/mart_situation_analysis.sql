@@ -13,8 +13,9 @@
         quarters (mart_convergence_scorecard_indicators), and the same over all specific or all
         sensitive indicators;
       - risk-factor shares among the households (int_households_resolved, current state) of the children
-        under five of that latest month, each over the households whose attribute is known (the counts:
-        int_situation_child_counts);
+        under five of that latest month, each over the households whose attribute is known, and the share
+        of those children without their own JKN (int_persons_insured), over the children whose insurance
+        is known (the counts: int_situation_child_counts);
       - convergence levels of the year's latest quarter (mart_convergence_scorecard).
 #}
 
@@ -192,11 +193,14 @@ select
         ::numeric(5,2) as measurement_coverage_pct,
     coalesce(child_counts.households_of_children, 0)::integer as households_of_children,
     {% for factor, column in [('has_unimproved_water', 'unimproved_water'), ('has_no_proper_latrine', 'no_proper_latrine'),
-                              ('is_uninhabitable', 'rtlh'), ('is_desil_1_4', 'desil_1_4'), ('has_no_jkn', 'no_jkn')] %}
+                              ('is_uninhabitable', 'rtlh'), ('is_desil_1_4', 'desil_1_4')] %}
     round(100.0 * child_counts.{{ factor }}_households / nullif(child_counts.{{ factor }}_known, 0), 2)
         ::numeric(5,2) as households_{{ column }}_pct,
     coalesce(child_counts.{{ factor }}_known, 0)::integer as households_{{ column }}_known,
     {% endfor %}
+    round(100.0 * child_counts.has_no_jkn_children / nullif(child_counts.has_no_jkn_known, 0), 2)
+        ::numeric(5,2) as children_no_jkn_pct,
+    coalesce(child_counts.has_no_jkn_known, 0)::integer as children_no_jkn_known,
     {% for code in indicator_codes %}
     coverage.coverage_{{ code | lower }}_pct::numeric(5,2) as coverage_{{ code | lower }}_pct,
     {% endfor %}
