@@ -8,7 +8,7 @@
         already a scorecard task for the same need: safe water (ANAK_06), a proper latrine (ANAK_07),
         PBI-JKN for desil 1–4 (ANAK_09), PKH or Sembako for desil 1–4, house rehabilitation for a
         house not fit to live in (RTLH). An unknown attribute is no task here: the scorecard already
-        answers T for it where it applies. A need covered by an indicator is met by that indicator's
+        answers TD (a task) for it where it applies. A need covered by an indicator is met by that indicator's
         interventions (int_scorecard_indicator_interventions).
     due_since: one-off indicators from the age they are expected by (immunisation: first birthday;
     birth certificate: 60 days); other scorecard indicators from the quarter's first day or the age the
