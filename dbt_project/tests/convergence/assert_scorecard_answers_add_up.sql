@@ -1,4 +1,4 @@
--- Every scorecard count adds up: y + t + ts = targets on every row, and kecamatan and kota rows equal
+-- Every scorecard count adds up: y + t + ts + td = targets on every row, and kecamatan and kota rows equal
 -- the sums of their kelurahan rows (levels are computed from these sums, never averaged).
 with counts as (
 
@@ -8,9 +8,9 @@ with counts as (
 
 rows_not_adding_up as (
 
-    select wilayah_level, wilayah_code, quarter_start, indicator_code, 'y + t + ts <> targets' as problem
+    select wilayah_level, wilayah_code, quarter_start, indicator_code, 'y + t + ts + td <> targets' as problem
     from counts
-    where y_count + t_count + ts_count <> targets
+    where y_count + t_count + ts_count + td_count <> targets
 
 ),
 

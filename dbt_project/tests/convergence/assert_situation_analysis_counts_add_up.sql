@@ -27,7 +27,8 @@ select wilayah_level, wilayah_code, year, 'count exceeds its denominator' as pro
 from situation
 where children_measured_last_month > children_under_five
     or greatest(households_unimproved_water_known, households_no_proper_latrine_known, households_rtlh_known,
-        households_desil_1_4_known, households_no_jkn_known) > households_of_children
+        households_desil_1_4_known) > households_of_children
+    or children_no_jkn_known > children_under_five
 union all
 select situation.wilayah_level, situation.wilayah_code, situation.year, 'not the sum of its kelurahan'
 from situation

@@ -3,8 +3,12 @@
     pseudonymous. A child is followed up when stunted (HAZ < −2), or at risk:
       - wasted (WHZ < −2) or underweight (WAZ < −2) on the latest measurement;
       - HAZ < −1.5 on the latest measurement (not yet stunted, close to it);
-      - weight not gained at the last two weighings ("2T"): each of the last two weights is no higher
-        than the one before it (three weighings needed).
+      - weight not gained at the last two weighings ("2T", KMS): each of the last two weighings is T
+        (tidak naik). A weighing is T when the previous calendar month has a weighing and the gain since
+        it is below the KMS minimum for the child's age in completed months (ref_minimum_weight_gain:
+        800 g at 1 month … 200 g from 11 months); without the previous month's weight, e-PPGBM's own
+        `Naik Berat Badan` decides (T; N is gained; O, not weighed last month, and B, first weighing,
+        say nothing).
     Flagged (implausible) z-scores never qualify a child. Statuses and z-scores are those of
     int_child_monthly as of the month's cut-off: each index's latest valid z-score of the month or the
     6 months before it, so a stunted child weighed since its last length measurement stays stunted.
@@ -63,16 +67,44 @@ weighings as (
 
     select
         anthropometry.child_key,
+        anthropometry.measured_on,
         anthropometry.weight_kg,
+        least(floor(anthropometry.age_days / 30.4375), 12)::integer as age_month,
+        upper(btrim(eppgbm_rows.weight_gain)) as eppgbm_weight_gain,
         row_number() over (
             partition by anthropometry.child_key order by anthropometry.measured_on desc
         ) as recency_rank
     from {{ ref('int_measurements_located') }} as anthropometry
     inner join child_months
         on child_months.child_key = anthropometry.child_key
+    left join {{ ref('stg_eppgbm__measurements') }} as eppgbm_rows
+        on eppgbm_rows.batch_id = anthropometry.batch_id
+        and eppgbm_rows.source_file = anthropometry.source_file
+        and eppgbm_rows.source_row = anthropometry.source_row
     cross join latest_period
     where anthropometry.weight_kg is not null
         and anthropometry.measured_on <= latest_period.cutoff_date
+
+),
+
+weighing_gains as (
+
+    select
+        weighings.child_key,
+        weighings.recency_rank,
+        case
+            when previous.child_key is not null
+                then round(((weighings.weight_kg - previous.weight_kg) * 1000)::numeric) < minimum.minimum_gain_g
+            when weighings.eppgbm_weight_gain in ('N', 'T') then weighings.eppgbm_weight_gain = 'T'
+        end as is_not_gained
+    from weighings
+    left join weighings as previous
+        on previous.child_key = weighings.child_key
+        and previous.recency_rank = weighings.recency_rank + 1
+        and date_trunc('month', previous.measured_on) = date_trunc('month', weighings.measured_on) - interval '1 month'
+    left join {{ ref('ref_minimum_weight_gain') }} as minimum
+        on minimum.age_month = weighings.age_month
+    where weighings.recency_rank <= 2
 
 ),
 
@@ -80,13 +112,9 @@ weight_trend as (
 
     select
         child_key,
-        max(weight_kg) filter (where recency_rank = 1) <= max(weight_kg) filter (where recency_rank = 2)
-            and max(weight_kg) filter (where recency_rank = 2) <= max(weight_kg) filter (where recency_rank = 3)
-            as has_weight_not_gained_twice
-    from weighings
-    where recency_rank <= 3
+        count(*) filter (where is_not_gained) = 2 as has_weight_not_gained_twice
+    from weighing_gains
     group by child_key
-    having count(*) = 3
 
 ),
 

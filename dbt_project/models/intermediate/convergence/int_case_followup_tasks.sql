@@ -1,13 +1,14 @@
 {#
     The missing interventions of every child in int_case_followup_children, one row per child and task:
-      - scorecard: each indicator the child answers T in the current quarter to date (the latest
+      - scorecard: each indicator the child answers T or TD (unknown: the team finds out) in the current
+        quarter to date (the latest
         evaluation point of int_child_indicators_quarterly), with the indicator's wording and agency;
         an indicator without data (none of its sources configured) is no task: nothing says it is missing;
       - household (sensitive) needs of the child's linked household, when known to be lacking and not
         already a scorecard task for the same need: safe water (ANAK_06), a proper latrine (ANAK_07),
         PBI-JKN for desil 1–4 (ANAK_09), PKH or Sembako for desil 1–4, house rehabilitation for a
         house not fit to live in (RTLH). An unknown attribute is no task here: the scorecard already
-        answers T for it where it applies. A need covered by an indicator is met by that indicator's
+        answers TD (a task) for it where it applies. A need covered by an indicator is met by that indicator's
         interventions (int_scorecard_indicator_interventions).
     due_since: one-off indicators from the age they are expected by (immunisation: first birthday;
     birth certificate: 60 days); other scorecard indicators from the quarter's first day or the age the
@@ -72,7 +73,7 @@ scorecard_tasks as (
     inner join {{ ref('int_child_indicators_quarterly') }} as answers
         on answers.child_key = followup_children.child_key
         and answers.cutoff_date = latest_period.cutoff_date
-        and answers.answer = 'T'
+        and answers.answer in ('T', 'TD')
     inner join indicators
         on indicators.indicator_code = answers.indicator_code
         and indicators.has_data

@@ -12,7 +12,7 @@
 
     Person-level evidence (ANAK_08, ANAK_09) also comes from the child's own DTSEN member record, matched
     on nik_key = child_key: b411 = 1 (birth certificate) and b431a ∈ {1, 2, 4} (JKN: PBI, mandiri,
-    employer). DTSEN is read as currently loaded, like the household attributes. A household's PBI-JKN
+    employer). DTSEN member records are read as currently loaded. A household's PBI-JKN
     flag says that someone in the household is insured, not that this child is, so it is not evidence.
 #}
 
@@ -39,6 +39,7 @@ young_answers as (
         young_evidence.cutoff_date,
         young_evidence.is_quarter_cutoff,
         young_evidence.is_partial_quarter,
+        young_evidence.target_source,
         'anak_0_23' as target_group,
         answer.indicator_code,
         answer.answer,
@@ -93,12 +94,12 @@ young_answers as (
             ),
             (
                 'ANAK_06',
-                case when has_improved_water then 'Y' else 'T' end,
+                case when has_improved_water then 'Y' when not has_improved_water then 'T' else 'TD' end,
                 case when has_improved_water then 1 else 0 end
             ),
             (
                 'ANAK_07',
-                case when has_proper_latrine then 'Y' else 'T' end,
+                case when has_proper_latrine then 'Y' when not has_proper_latrine then 'T' else 'TD' end,
                 case when has_proper_latrine then 1 else 0 end
             ),
             (
@@ -132,7 +133,10 @@ all_answers as (
 
     select * from young_answers
     union all
-    select * from preschool_answers
+    select
+        child_key, household_key, kelurahan_code, quarter, quarter_start, cutoff_date, is_quarter_cutoff,
+        is_partial_quarter, 'eppgbm' as target_source, target_group, indicator_code, answer, evidence_count
+    from preschool_answers
 
 )
 
@@ -145,6 +149,7 @@ select
     cutoff_date,
     is_quarter_cutoff,
     is_partial_quarter,
+    target_source,
     target_group,
     indicator_code,
     answer,

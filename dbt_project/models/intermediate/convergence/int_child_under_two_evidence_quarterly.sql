@@ -1,5 +1,8 @@
 {#
     Evidence for ANAK_01 … ANAK_10 per child 0–23 months × evaluation point (int_child_indicators_quarterly).
+    Targets: the e-PPGBM children (int_convergence_children) and the children under two known only from
+    DTSEN or BKKBN (identity_register_children, target_source 'dtsen' / 'bkkbn'): never weighed, so their
+    weighing and length indicators answer T, not leave the denominator.
     A child's due months are the quarter's months up to the cut-off after its birth month and before it
     turns 24 months: the month of birth asks for no weighing, counselling or visit yet. A newborn
     without a due month in the quarter is still a target (due_months = 0).
@@ -19,7 +22,12 @@ with periods as (
 
 children as (
 
-    select * from {{ ref('int_convergence_children') }}
+    -- e-PPGBM's children, and the children under two whom only DTSEN or BKKBN know (never weighed)
+    select child_key, birth_date, household_key, kelurahan_code, 'eppgbm' as target_source
+    from {{ ref('int_convergence_children') }}
+    union all
+    select child_key, birth_date, household_key, kelurahan_code, target_source
+    from {{ ref('identity_register_children') }}
 
 ),
 
@@ -49,11 +57,13 @@ services as (
 
 households as (
 
+    -- water and latrine as of each cut-off (the snapshot version, completed public works)
     select
         household_key,
+        cutoff_date,
         has_improved_water,
         has_proper_latrine
-    from {{ ref('int_households_resolved') }}
+    from {{ ref('int_household_facilities_quarterly') }}
 
 ),
 
@@ -61,11 +71,17 @@ dtsen_persons as (
 
     select
         nik_key,
-        bool_or(health_insurance_code in (1, 2, 4)) as has_jkn,
         bool_or(birth_certificate_code = 1) as has_birth_certificate
     from {{ ref('stg_dtsen__members') }}
     where nik_key is not null
     group by nik_key
+
+),
+
+insured as (
+
+    -- the one definition of JKN (int_persons_insured): here its DTSEN part; JKN services are counted below
+    select person_key, has_dtsen_jkn from {{ ref('int_persons_insured') }}
 
 ),
 
@@ -76,6 +92,7 @@ young_targets as (
         children.birth_date,
         children.household_key,
         children.kelurahan_code,
+        children.target_source,
         periods.quarter,
         periods.quarter_start,
         periods.cutoff_date,
@@ -275,7 +292,7 @@ select
     first_found_malnourished.found_on as found_malnourished_on,
     households.has_improved_water,
     households.has_proper_latrine,
-    coalesce(dtsen_persons.has_jkn, false) as has_dtsen_jkn,
+    coalesce(insured.has_dtsen_jkn, false) as has_dtsen_jkn,
     coalesce(dtsen_persons.has_birth_certificate, false) as has_dtsen_birth_certificate
 from young_targets
 left join monthly_coverage
@@ -292,5 +309,8 @@ left join length_measurements
     and length_measurements.cutoff_date = young_targets.cutoff_date
 left join households
     on households.household_key = young_targets.household_key
+    and households.cutoff_date = young_targets.cutoff_date
 left join dtsen_persons
     on dtsen_persons.nik_key = young_targets.child_key
+left join insured
+    on insured.person_key = young_targets.child_key

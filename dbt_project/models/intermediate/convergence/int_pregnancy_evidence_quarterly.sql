@@ -62,22 +62,20 @@ services as (
 
 households as (
 
+    -- water and latrine as of each cut-off (the snapshot version, completed public works)
     select
         household_key,
+        cutoff_date,
         has_improved_water,
         has_proper_latrine
-    from {{ ref('int_households_resolved') }}
+    from {{ ref('int_household_facilities_quarterly') }}
 
 ),
 
 dtsen_persons as (
 
-    select
-        nik_key,
-        bool_or(health_insurance_code in (1, 2, 4)) as has_jkn
-    from {{ ref('stg_dtsen__members') }}
-    where nik_key is not null
-    group by nik_key
+    -- the one definition of JKN (int_persons_insured): here its DTSEN part; JKN services are counted below
+    select person_key as nik_key, has_dtsen_jkn as has_jkn from {{ ref('int_persons_insured') }}
 
 ),
 
@@ -240,6 +238,7 @@ evidence as (
         and cumulative_services.cutoff_date = scheduled.cutoff_date
     left join households
         on households.household_key = scheduled.household_key
+        and households.cutoff_date = scheduled.cutoff_date
     left join dtsen_persons
         on dtsen_persons.nik_key = scheduled.mother_key
 

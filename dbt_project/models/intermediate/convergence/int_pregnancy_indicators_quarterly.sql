@@ -76,12 +76,12 @@ answers as (
             ),
             (
                 'IBU_06',
-                case when has_improved_water then 'Y' else 'T' end,
+                case when has_improved_water then 'Y' when not has_improved_water then 'T' else 'TD' end,
                 case when has_improved_water then 1 else 0 end
             ),
             (
                 'IBU_07',
-                case when has_proper_latrine then 'Y' else 'T' end,
+                case when has_proper_latrine then 'Y' when not has_proper_latrine then 'T' else 'TD' end,
                 case when has_proper_latrine then 1 else 0 end
             ),
             (

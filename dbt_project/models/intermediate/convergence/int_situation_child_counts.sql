@@ -2,8 +2,9 @@
     The children and households behind the situation analysis, per wilayah (kelurahan incl. UNKNOWN,
     kecamatan, kota) and year: the children under five of the year's latest evaluated month
     (int_child_monthly), those measured in it, their households, and per risk factor the households
-    that have it and those whose attribute is known (int_households_resolved, current state; JKN from
-    the resident DTSEN members). mart_situation_analysis turns them into shares.
+    that have it and those whose attribute is known (int_households_resolved, current state); for health
+    insurance the children without their own JKN and those whose insurance is known (int_persons_insured,
+    the scorecard's definition). mart_situation_analysis turns them into shares.
 #}
 
 with years as (
@@ -18,17 +19,19 @@ wilayah as (
 
 ),
 
-household_jkn as (
+child_jkn as (
 
+    -- the child's own JKN (int_persons_insured) at the end of the year's latest month
     select
-        households.household_key,
-        bool_or(members.health_insurance_code in (1, 2, 4)) as has_any_jkn
-    from {{ ref('stg_dtsen__members') }} as members
-    inner join {{ ref('stg_dtsen__households') }} as households
-        on households.household_id = members.household_id
-    where members.is_resident
-        and members.health_insurance_code is not null
-    group by households.household_key
+        years.year,
+        insured.person_key as child_key,
+        case
+            when insured.has_dtsen_jkn
+                or insured.first_jkn_service_on < (years.latest_month + interval '1 month')::date then true
+            when not insured.has_dtsen_jkn then false
+        end as has_jkn
+    from {{ ref('int_persons_insured') }} as insured
+    cross join years
 
 ),
 
@@ -62,14 +65,15 @@ child_facts as (
         not households.has_proper_latrine as has_no_proper_latrine,
         households.is_uninhabitable,
         households.is_desil_1_4,
-        not household_jkn.has_any_jkn as has_no_jkn
+        not child_jkn.has_jkn as has_no_jkn
     from latest_children
     inner join wilayah
         on wilayah.kelurahan_code = latest_children.kelurahan_code
     left join {{ ref('int_households_resolved') }} as households
         on households.household_key = latest_children.household_key
-    left join household_jkn
-        on household_jkn.household_key = latest_children.household_key
+    left join child_jkn
+        on child_jkn.child_key = latest_children.child_key
+        and child_jkn.year = latest_children.year
 
 ),
 
@@ -87,11 +91,13 @@ child_counts as (
         count(distinct child_facts.child_key) filter (where child_facts.measured_in_month)
             as children_measured_last_month,
         count(distinct child_facts.household_key) as households_of_children,
-        {% for factor in ['has_unimproved_water', 'has_no_proper_latrine', 'is_uninhabitable', 'is_desil_1_4', 'has_no_jkn'] %}
+        {% for factor in ['has_unimproved_water', 'has_no_proper_latrine', 'is_uninhabitable', 'is_desil_1_4'] %}
         count(distinct child_facts.household_key) filter (where child_facts.{{ factor }}) as {{ factor }}_households,
         count(distinct child_facts.household_key) filter (where child_facts.{{ factor }} is not null)
-            as {{ factor }}_known{{ "," if not loop.last }}
+            as {{ factor }}_known,
         {% endfor %}
+        count(distinct child_facts.child_key) filter (where child_facts.has_no_jkn) as has_no_jkn_children,
+        count(distinct child_facts.child_key) filter (where child_facts.has_no_jkn is not null) as has_no_jkn_known
     from child_facts
     group by grouping sets (
         (child_facts.year, child_facts.city_code, child_facts.kecamatan_code, child_facts.kelurahan_code),

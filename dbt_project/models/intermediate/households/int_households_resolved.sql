@@ -5,6 +5,9 @@
     the latest linked PUPR survey when it is newer than the DTSEN update, else the DTSEN Regsosek codes
     mapped through ref_regsosek_codes, else the latest linked BKKBN flags. Unknown stays 'unknown' /
     null: nothing is guessed. PBI-JKN and the parents' work: int_household_member_attributes.
+    has_improved_water means at least basic drinking water (ladder *layak dasar* or *aman*; *layak
+    terbatas*, an improved source more than 30 minutes away, is not enough); has_proper_latrine an own
+    goose-neck latrine with septic tank/IPAL (*layak sendiri* or *aman*); null when unknown.
 #}
 
 with dtsen as (
@@ -16,6 +19,12 @@ with dtsen as (
 codes as (
 
     select * from {{ ref('ref_regsosek_codes') }}
+
+),
+
+materials as (
+
+    select * from {{ ref('ref_housing_materials') }}
 
 ),
 
@@ -81,7 +90,7 @@ member_attributes as (
 
 ),
 
-dtsen_ladders as (
+dtsen_codes as (
 
     select
         dtsen.household_key,
@@ -94,14 +103,34 @@ dtsen_ladders as (
         {{ regsosek_sanitation_ladder('facility.facility_sharing', 'toilet.is_goose_neck', 'disposal.is_safe_disposal') }}
             as sanitation_ladder,
         floor_type.is_earth_floor,
-        dtsen.floor_area_m2 / nullif(dtsen.members_count, 0) < 7.2
-            or floor_type.is_earth_floor as is_uninhabitable
+        dtsen.floor_area_m2 / nullif(dtsen.members_count, 0) < 7.2 as is_crowded,
+        not floor_material.is_durable_material or not wall.is_durable_material or not roof.is_durable_material
+            as has_unsafe_structure
     from dtsen
     left join codes as water on water.question = 'b306a_air_minum' and water.code = dtsen.drinking_water_code
     left join codes as facility on facility.question = 'b309a_fasilitas_bab' and facility.code = dtsen.defecation_code
     left join codes as toilet on toilet.question = 'b309b_jenis_kloset' and toilet.code = dtsen.toilet_code
     left join codes as disposal on disposal.question = 'b310_pembuangan_akhir' and disposal.code = dtsen.disposal_code
     left join codes as floor_type on floor_type.question = 'b303_lantai' and floor_type.code = dtsen.floor_code
+    left join materials as floor_material
+        on floor_material.question = 'b303_lantai' and floor_material.code = dtsen.floor_code
+    left join materials as wall on wall.question = 'b304_dinding' and wall.code = dtsen.wall_code
+    left join materials as roof on roof.question = 'b305_atap' and roof.code = dtsen.roof_code
+
+),
+
+dtsen_ladders as (
+
+    -- RTLH (Permen PUPR 07/2018): unsafe structure, < 7.2 m² per person, or no proper sanitation or
+    -- safe water; true when any is known to hold, false when all are known not to, else unknown
+    select
+        *,
+        is_crowded
+            or has_unsafe_structure
+            or case when sanitation_ladder <> 'unknown' then sanitation_ladder not in ('aman', 'layak sendiri') end
+            or case when water_ladder <> 'unknown' then water_ladder not in ('aman', 'layak dasar') end
+            as is_uninhabitable
+    from dtsen_codes
 
 ),
 
@@ -225,8 +254,8 @@ with_flags as (
     select
         resolved.*,
         case
-            when water_ladder in ('aman', 'layak dasar', 'layak terbatas') then true
-            when water_ladder in ('tidak layak', 'tidak tersedia') then false
+            when water_ladder in ('aman', 'layak dasar') then true
+            when water_ladder in ('layak terbatas', 'tidak layak', 'tidak tersedia') then false
             else bkkbn_improved_water
         end as has_improved_water,
         case

@@ -1,5 +1,8 @@
 {#
-    The scorecard per wilayah, quarter and indicator: targets and the count of Y, T and TS answers.
+    The scorecard per wilayah, quarter and indicator: targets and the count of Y, T, TS and TD answers
+    (TD: due but unknown, e.g. a household whose water is not known; it stays in the level's denominator).
+    Targets are the e-PPGBM children, the children under two known only from DTSEN or BKKBN
+    (register_only_targets, never weighed) and the registered pregnancies (docs/scorecard.md, "Targets").
     Every kelurahan of dim_wilayah (UNKNOWN included) appears in every evaluated quarter; a kelurahan
     code that is not in dim_wilayah counts under UNKNOWN. Kecamatan and city rows are sums of the
     kelurahan rows. A partial quarter (data_date before the quarter's end) is judged to its cut-off.
@@ -9,11 +12,11 @@
 
 with answers as (
 
-    select kelurahan_code, quarter_start, target_group, indicator_code, answer
+    select kelurahan_code, quarter_start, target_group, indicator_code, answer, 'pregnancies' as target_source
     from {{ ref('int_pregnancy_indicators_quarterly') }}
     where is_quarter_cutoff
     union all
-    select kelurahan_code, quarter_start, target_group, indicator_code, answer
+    select kelurahan_code, quarter_start, target_group, indicator_code, answer, target_source
     from {{ ref('int_child_indicators_quarterly') }}
     where is_quarter_cutoff
 
@@ -46,9 +49,11 @@ kelurahan_counts as (
         answers.quarter_start,
         answers.indicator_code,
         count(*) as targets,
+        count(*) filter (where answers.target_source in ('dtsen', 'bkkbn')) as register_only_targets,
         count(*) filter (where answers.answer = 'Y') as y_count,
         count(*) filter (where answers.answer = 'T') as t_count,
-        count(*) filter (where answers.answer = 'TS') as ts_count
+        count(*) filter (where answers.answer = 'TS') as ts_count,
+        count(*) filter (where answers.answer = 'TD') as td_count
     from answers
     left join wilayah
         on wilayah.kelurahan_code = answers.kelurahan_code
@@ -76,9 +81,11 @@ kelurahan_rows as (
         indicators.has_data,
         indicators.data_sources,
         coalesce(kelurahan_counts.targets, 0) as targets,
+        coalesce(kelurahan_counts.register_only_targets, 0) as register_only_targets,
         coalesce(kelurahan_counts.y_count, 0) as y_count,
         coalesce(kelurahan_counts.t_count, 0) as t_count,
-        coalesce(kelurahan_counts.ts_count, 0) as ts_count
+        coalesce(kelurahan_counts.ts_count, 0) as ts_count,
+        coalesce(kelurahan_counts.td_count, 0) as td_count
     from quarters
     cross join wilayah
     cross join indicators
@@ -98,7 +105,7 @@ all_levels as (
         kecamatan_code,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        targets, y_count, t_count, ts_count
+        targets, register_only_targets, y_count, t_count, ts_count, td_count
     from kelurahan_rows
     union all
     select
@@ -108,7 +115,7 @@ all_levels as (
         kecamatan_code,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        sum(targets), sum(y_count), sum(t_count), sum(ts_count)
+        sum(targets), sum(register_only_targets), sum(y_count), sum(t_count), sum(ts_count), sum(td_count)
     from kelurahan_rows
     group by kecamatan_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
@@ -120,7 +127,7 @@ all_levels as (
         null,
         quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        sum(targets), sum(y_count), sum(t_count), sum(ts_count)
+        sum(targets), sum(register_only_targets), sum(y_count), sum(t_count), sum(ts_count), sum(td_count)
     from kelurahan_rows
     group by city_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
         target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
@@ -143,7 +150,9 @@ select
     has_data::boolean as has_data,
     data_sources::text as data_sources,
     targets::integer as targets,
+    register_only_targets::integer as register_only_targets,
     case when has_data then y_count end::integer as y_count,
     case when has_data then t_count end::integer as t_count,
-    case when has_data then ts_count end::integer as ts_count
+    case when has_data then ts_count end::integer as ts_count,
+    case when has_data then td_count end::integer as td_count
 from all_levels

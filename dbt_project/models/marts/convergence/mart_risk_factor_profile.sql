@@ -2,8 +2,8 @@
     Risk-factor profile of stunted and not-stunted children under five in the latest month, per wilayah
     (kelurahan incl. UNKNOWN, kecamatan, kota) and risk factor. Children: fct_child_monthly rows of the
     latest month whose latest HAZ is valid (is_stunted not null). A factor is known for a child when its
-    linked household (int_households_resolved) — or, for health insurance, the child's own DTSEN member
-    record — states it; an unknown factor leaves the child out of that factor's totals and lowers the
+    linked household (int_households_resolved) — or, for health insurance, the child's own JKN
+    (int_persons_insured: own DTSEN record or a JKN service) — states it; an unknown factor leaves the child out of that factor's totals and lowers the
     coverage, it is never counted as "without".
     prevalence_ratio = stunting prevalence among children with the factor ÷ among children without it.
 #}
@@ -38,12 +38,17 @@ households as (
 
 person_insurance as (
 
+    -- the child's own JKN (int_persons_insured): own DTSEN record or a JKN service by the cut-off
     select
-        nik_key,
-        bool_or(health_insurance_code in (1, 2, 4)) as has_jkn
-    from {{ ref('stg_dtsen__members') }}
-    where nik_key is not null
-    group by nik_key
+        insured.person_key as nik_key,
+        case
+            when insured.has_dtsen_jkn or insured.first_jkn_service_on <= latest_period.cutoff_date then true
+            when not insured.has_dtsen_jkn then false
+        end as has_jkn
+    from {{ ref('int_persons_insured') }} as insured
+    cross join (
+        select max(cutoff_date) as cutoff_date from {{ ref('int_convergence_periods') }}
+    ) as latest_period
 
 ),
 
@@ -67,9 +72,9 @@ factors (factor_code, factor_number, factor_label) as (
         ('KRS_AIR', 9, 'KRS: sumber air minum tidak layak'),
         ('KRS_JAMBAN', 10, 'KRS: jamban tidak layak'),
         ('KRS_TERLALU_MUDA', 11, 'KRS: ibu terlalu muda (< 20 tahun)'),
-        ('KRS_TERLALU_TUA', 12, 'KRS: ibu terlalu tua (> 35 tahun)'),
+        ('KRS_TERLALU_TUA', 12, 'KRS: ibu terlalu tua (≥ 35 tahun)'),
         ('KRS_TERLALU_DEKAT', 13, 'KRS: jarak kelahiran terlalu dekat (< 2 tahun)'),
-        ('KRS_TERLALU_BANYAK', 14, 'KRS: anak terlalu banyak (>= 3)'),
+        ('KRS_TERLALU_BANYAK', 14, 'KRS: anak terlalu banyak (> 3 anak)'),
         ('AYAH_PEKERJA_LEPAS', 15, 'Ayah pekerja lepas/tidak tetap')
 
 ),

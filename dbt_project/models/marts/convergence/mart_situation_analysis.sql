@@ -2,16 +2,20 @@
     Analisis situasi: one row per wilayah (kelurahan incl. UNKNOWN, kecamatan, kota) and year, for the
     year of data_date (to date) and the year before (int_situation_years). Built from the published marts so every
     figure matches the page it comes from:
-      - prevalence: register (mart_stunting_prevalence_monthly) in the year's latest evaluated month and
-        the mean of the year's monthly prevalences; gap = latest − the city target of that year;
+      - prevalence: register (mart_stunting_prevalence_monthly) in the year's latest evaluated month;
+        gap = latest − the city target of that year; the year's register prevalence counting each child
+        once (int_situation_prevalence_yearly: its latest plausible HAZ of the year), never a mean of
+        monthly percentages; and, on the city row, the latest survey figure (SSGI/SKI,
+        ref_prevalence_surveys) of that year or before, beside the register, never blended with it;
       - children under five known and measured in that latest month (int_situation_child_counts, from
         int_child_monthly, the rows of fct_child_monthly);
       - intervention coverage: per scorecard indicator, Y ÷ (targets − TS) summed over the year's
         quarters (mart_convergence_scorecard_indicators), and the same over all specific or all
         sensitive indicators;
       - risk-factor shares among the households (int_households_resolved, current state) of the children
-        under five of that latest month, each over the households whose attribute is known (the counts:
-        int_situation_child_counts);
+        under five of that latest month, each over the households whose attribute is known, and the share
+        of those children without their own JKN (int_persons_insured), over the children whose insurance
+        is known (the counts: int_situation_child_counts);
       - convergence levels of the year's latest quarter (mart_convergence_scorecard).
 #}
 
@@ -62,14 +66,35 @@ prevalence as (
         years.year,
         max(prevalence_months.stunting_pct) filter (
             where prevalence_months.month_start = years.latest_month
-        ) as prevalence_latest_pct,
-        avg(prevalence_months.stunting_pct) as prevalence_average_pct,
-        count(prevalence_months.stunting_pct) as months_with_prevalence
+        ) as prevalence_latest_pct
     from prevalence_months
     inner join years
         on extract(year from prevalence_months.month_start)::integer = years.year
         and prevalence_months.month_start <= years.latest_month
     group by prevalence_months.wilayah_level, prevalence_months.wilayah_code, years.year
+
+),
+
+yearly_prevalence as (
+
+    select * from {{ ref('int_situation_prevalence_yearly') }}
+
+),
+
+surveys as (
+
+    -- the city's latest survey (SSGI/SKI) of the year or before; surveys are representative for the city only
+    select distinct on (years.year)
+        years.year,
+        surveys.wilayah_code,
+        surveys.source_name,
+        surveys.survey_year,
+        surveys.prevalence_pct
+    from years
+    inner join {{ ref('ref_prevalence_surveys') }} as surveys
+        on surveys.survey_year <= years.year
+        and surveys.source_type = 'survey'
+    order by years.year, surveys.survey_year desc, surveys.source_code
 
 ),
 
@@ -152,21 +177,30 @@ select
     years.is_year_to_date::boolean as is_year_to_date,
     years.latest_month::date as latest_month,
     prevalence.prevalence_latest_pct::numeric(5,2) as prevalence_latest_pct,
-    round(prevalence.prevalence_average_pct, 2)::numeric(5,2) as prevalence_average_pct,
-    coalesce(prevalence.months_with_prevalence, 0)::integer as months_with_prevalence,
+    round(100.0 * yearly_prevalence.children_stunted / nullif(yearly_prevalence.children_assessed, 0), 2)
+        ::numeric(5,2) as prevalence_year_pct,
+    coalesce(yearly_prevalence.children_assessed, 0)::integer as children_assessed_year,
+    coalesce(yearly_prevalence.children_stunted, 0)::integer as children_stunted_year,
     targets.target_pct::numeric(5,2) as city_target_pct,
     (prevalence.prevalence_latest_pct - targets.target_pct)::numeric(6,2) as gap_to_target_points,
+    surveys.source_name::text as survey_name,
+    surveys.survey_year::integer as survey_year,
+    surveys.prevalence_pct::numeric(5,2) as survey_prevalence_pct,
+    (surveys.prevalence_pct - targets.target_pct)::numeric(6,2) as survey_gap_to_target_points,
     coalesce(child_counts.children_under_five, 0)::integer as children_under_five,
     coalesce(child_counts.children_measured_last_month, 0)::integer as children_measured_last_month,
     round(100.0 * child_counts.children_measured_last_month / nullif(child_counts.children_under_five, 0), 2)
         ::numeric(5,2) as measurement_coverage_pct,
     coalesce(child_counts.households_of_children, 0)::integer as households_of_children,
     {% for factor, column in [('has_unimproved_water', 'unimproved_water'), ('has_no_proper_latrine', 'no_proper_latrine'),
-                              ('is_uninhabitable', 'rtlh'), ('is_desil_1_4', 'desil_1_4'), ('has_no_jkn', 'no_jkn')] %}
+                              ('is_uninhabitable', 'rtlh'), ('is_desil_1_4', 'desil_1_4')] %}
     round(100.0 * child_counts.{{ factor }}_households / nullif(child_counts.{{ factor }}_known, 0), 2)
         ::numeric(5,2) as households_{{ column }}_pct,
     coalesce(child_counts.{{ factor }}_known, 0)::integer as households_{{ column }}_known,
     {% endfor %}
+    round(100.0 * child_counts.has_no_jkn_children / nullif(child_counts.has_no_jkn_known, 0), 2)
+        ::numeric(5,2) as children_no_jkn_pct,
+    coalesce(child_counts.has_no_jkn_known, 0)::integer as children_no_jkn_known,
     {% for code in indicator_codes %}
     coverage.coverage_{{ code | lower }}_pct::numeric(5,2) as coverage_{{ code | lower }}_pct,
     {% endfor %}
@@ -183,6 +217,14 @@ left join prevalence
     on prevalence.wilayah_level = wilayah.wilayah_level
     and prevalence.wilayah_code = wilayah.wilayah_code
     and prevalence.year = years.year
+left join yearly_prevalence
+    on yearly_prevalence.wilayah_level = wilayah.wilayah_level
+    and yearly_prevalence.wilayah_code = wilayah.wilayah_code
+    and yearly_prevalence.year = years.year
+left join surveys
+    on surveys.wilayah_code = wilayah.wilayah_code
+    and wilayah.wilayah_level = {{ city_level() }}
+    and surveys.year = years.year
 left join targets
     on targets.target_year = years.year
 left join child_counts

@@ -23,6 +23,7 @@ renamed as (
         head_nik_key,
         wife_nik_key,
         children_count,
+        last_child_birth_date,
         has_baduta,
         has_balita,
         is_pus,
