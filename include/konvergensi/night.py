@@ -159,7 +159,9 @@ def report_lines() -> list[str]:
     files = sorted(latest.glob("laporan-konvergensi*.*")) if latest.is_dir() else []
     if not files:
         return ["Monthly report: none yet (no night has been published and reported); make report writes it"]
-    return ["Monthly report of the last published night (make report [RUN_DATE=…] writes it again):",
+    page = latest / "laporan-konvergensi.html"
+    night = re.search(r'data-night="([^"]+)"', page.read_text(encoding="utf-8")) if page.exists() else None
+    return [f"Monthly report of the night {night[1] if night else '?'} (make report [RUN_DATE=…] writes it again):",
             *(f"  {path}" for path in files)]
 
 

@@ -94,13 +94,13 @@ def render(content: data.ReportContent, choice: nights.NightChoice, generated_at
     public = content.edition == data.PUBLIC
     target_2026 = next((value for year, value in content.series.get("targets", []) if year == 2026), None)
     drawn = {
-        "kecamatan": charts.horizontal_bars(content.series["kecamatan"], "Prevalensi stunting per kecamatan (%)",
-                                            target=0.0, target_label="target 2026: 0%"),
-        "kelurahan": charts.horizontal_bars(content.series["kelurahan"], "Prevalensi stunting per kelurahan (%)",
-                                            target=0.0, target_label="target 2026: 0%"),
+        "kecamatan": charts.horizontal_bars(_by_value(content.series["kecamatan"]),
+                                            "Prevalensi stunting per kecamatan (%; target 2026: 0%)"),
+        "kelurahan": charts.horizontal_bars(_by_value(content.series["kelurahan"]),
+                                            "Prevalensi stunting per kelurahan (%; target 2026: 0%)"),
         "trend": charts.trend(content.series["trend"], content.series["surveys"], content.series["targets"],
                               "Prevalensi stunting Kota Pekalongan: register, survei dan target"),
-        "scorecard": charts.horizontal_bars(content.series["scorecard"], "Tingkat konvergensi gabungan per kecamatan (%)",
+        "scorecard": charts.horizontal_bars(_by_value(content.series["scorecard"]), "Tingkat konvergensi gabungan per kecamatan (%)",
                                             color=charts.GOOD, maximum=100.0),
         "factors": charts.paired_bars(content.series["factors"], "Faktor risiko keluarga paling umum pada anak stunting",
                                       "anak stunting", "anak tidak stunting") if content.series.get("factors") else "",
@@ -130,6 +130,11 @@ def render(content: data.ReportContent, choice: nights.NightChoice, generated_at
         no_data_text=NO_DATA_TEXT,
         generated_label=f"{generated:%d-%m-%Y %H:%M}",
     )
+
+
+def _by_value(items: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Highest first, hidden values last."""
+    return sorted(items, key=lambda item: (item[1] is None, -(float(item[1]) if item[1] is not None else 0), item[0]))
 
 
 def generate(run_date: dt.date | None = None, *, warehouse_url: str | None = None, data_dir: Path | None = None,
@@ -168,6 +173,7 @@ def _write_atomically(path: Path, text: str) -> None:
 def _copy_to_latest(files: dict[str, Path], root: Path) -> Path:
     """reports/latest/ becomes this report's files (undated names), swapped in whole."""
     staging = Path(tempfile.mkdtemp(prefix=".latest-", dir=root))
+    staging.chmod(0o755)
     for name, path in files.items():
         edition, suffix = name.split(".")
         shutil.copy2(path, staging / f"{FILE_STEMS[edition]}.{suffix}")

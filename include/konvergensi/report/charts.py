@@ -31,6 +31,7 @@ OTHER = "#7f8c8d"
 GOOD = "#2874a6"
 TARGET = "#1e8449"
 _SVG_START = re.compile(r"^.*?(<svg\b)", re.DOTALL)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 
 
 def _percent(value: float, _position: object = None) -> str:
@@ -41,7 +42,7 @@ def _svg(figure: plt.Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
-    return _SVG_START.sub(r"\1", buffer.getvalue(), count=1)
+    return _METADATA.sub("", _SVG_START.sub(r"\1", buffer.getvalue(), count=1), count=1)
 
 
 def _number(value: object) -> float | None:

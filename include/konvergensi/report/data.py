@@ -50,8 +50,8 @@ PREVALENCE_COLUMNS = [
 PREVALENCE_RATES = {
     "stunting_pct": ("stunted", "haz_denominator"),
     "severe_stunting_pct": ("severely_stunted", "haz_denominator"),
-    "wasting_pct": ("wasted",),
-    "underweight_pct": ("underweight",),
+    "wasting_pct": ("wasted", "whz_denominator"),
+    "underweight_pct": ("underweight", "waz_denominator"),
 }
 SCORECARD_COLUMNS = [
     Column("women_targets", "Sasaran ibu hamil"),
@@ -116,7 +116,8 @@ def _prevalence(connection: psycopg.Connection, content: ReportContent, relation
     parent = "parent_wilayah_code" if public else "kecamatan_code"
     rows = _rows(connection, f"""
         select wilayah_level, wilayah_code, wilayah_name, {parent} as parent_code, haz_denominator, stunted,
-               severely_stunted, stunting_pct, severe_stunting_pct, wasted, wasting_pct, underweight, underweight_pct
+               severely_stunted, stunting_pct, severe_stunting_pct, whz_denominator, wasted, wasting_pct,
+               waz_denominator, underweight, underweight_pct
         from {relation}
         where month_start = %(month)s
         order by wilayah_level, wilayah_code = %(unknown)s, wilayah_name
@@ -340,8 +341,9 @@ def _data_quality(connection: psycopg.Connection, content: ReportContent, public
             notes.append(f"{label}: tidak mengirim pengukuran pada bulan ini.")
         sd = row["sd_haz"]
         if sd is not None and not SD_HAZ_RANGE[0] <= sd <= SD_HAZ_RANGE[1]:
-            notes.append(f"{label}: SD TB/U {str(sd).replace('.', ',')} di luar rentang wajar 1,35–1,95 "
-                         "(kemungkinan kesalahan pengukuran atau pencatatan).")
+            measured = f"{row['measurements']} pengukuran" if row["measurements"] is not None else "<5 pengukuran"
+            notes.append(f"{label}: SD TB/U {str(sd).replace('.', ',')} di luar rentang wajar 1,35–1,95 ({measured}; "
+                         "kemungkinan kesalahan pengukuran atau pencatatan, atau sampel kecil).")
         if row["haz_flagged_pct"] is not None and row["haz_flagged_pct"] > FLAGGED_LIMIT:
             notes.append(f"{label}: {str(round(row['haz_flagged_pct'], 1)).replace('.', ',')}% z-skor TB/U tidak "
                          "masuk akal (lebih dari 5%).")

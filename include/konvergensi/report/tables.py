@@ -71,8 +71,8 @@ class Table:
     def add(self, key: str, label: str, values: dict[str, object], *, no_data: bool = False,
             suppress_small: bool = False, rates_from: dict[str, tuple[str, ...]] | None = None,
             css: str = "", decimals: dict[str, int] | None = None) -> Row:
-        """One row from raw values. suppress_small: counts below 5 (or hidden upstream, None) become "<5"
-        and the rates in `rates_from` that use one of them are hidden."""
+        """One row from raw values. suppress_small: counts below 5 (or hidden upstream, None) become "<5",
+        and a rate in `rates_from` is hidden when one of the counts it is computed from is below 5 or hidden."""
         row = Row(key=key, label=label, no_data=no_data, css=css)
         small: set[str] = set()
         for column in self.columns:
@@ -88,7 +88,8 @@ class Table:
             else:
                 row.cells[column.key] = Cell("" if value is None else str(value), "text")
         for rate, counts in (rates_from or {}).items():
-            if suppress_small and small.intersection(counts):
+            # a rate also hides when a count behind it that is not printed (Y answers, a denominator) is small
+            if suppress_small and any(c in small or values.get(c) is None or int(values[c]) < SMALL for c in counts):
                 row.cells[rate] = Cell(HIDDEN_TEXT, "rate", "hidden")
         self.rows.append(row)
         return row
