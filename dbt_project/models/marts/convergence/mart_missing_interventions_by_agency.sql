@@ -45,39 +45,41 @@ located_tasks as (
 
 ),
 
-kecamatan_rows as (
+wilayah_tasks as (
 
     select
-        month,
-        'kecamatan' as wilayah_level,
-        kecamatan_code as wilayah_code,
-        min(kecamatan_name) as wilayah_name,
-        responsible_agency,
-        count(distinct child_key) as children_missing,
-        count(distinct child_key) filter (where case_category = 'stunting') as stunted_children_missing,
-        count(*) as missing_interventions,
-        count(*) filter (where intervention_type = 'spesifik') as missing_specific,
-        count(*) filter (where intervention_type = 'sensitif') as missing_sensitive
+        located_tasks.month,
+        located_tasks.child_key,
+        located_tasks.responsible_agency,
+        located_tasks.intervention_type,
+        located_tasks.case_category,
+        levels.wilayah_level,
+        levels.wilayah_code,
+        levels.wilayah_name
     from located_tasks
-    group by month, kecamatan_code, responsible_agency
+    cross join lateral (
+        values
+            ('kecamatan', located_tasks.kecamatan_code, located_tasks.kecamatan_name),
+            ({{ city_level() }}, located_tasks.city_code, located_tasks.city_name)
+    ) as levels (wilayah_level, wilayah_code, wilayah_name)
 
 ),
 
-city_rows as (
+agency_counts as (
 
     select
         month,
-        {{ city_level() }} as wilayah_level,
-        city_code as wilayah_code,
-        min(city_name) as wilayah_name,
+        wilayah_level,
+        wilayah_code,
+        min(wilayah_name) as wilayah_name,
         responsible_agency,
         count(distinct child_key) as children_missing,
         count(distinct child_key) filter (where case_category = 'stunting') as stunted_children_missing,
         count(*) as missing_interventions,
         count(*) filter (where intervention_type = 'spesifik') as missing_specific,
         count(*) filter (where intervention_type = 'sensitif') as missing_sensitive
-    from located_tasks
-    group by month, city_code, responsible_agency
+    from wilayah_tasks
+    group by month, wilayah_level, wilayah_code, responsible_agency
 
 ),
 
@@ -85,27 +87,19 @@ followed_up as (
 
     select count(*) as children_followed_up from children
 
-),
-
-all_rows as (
-
-    select * from kecamatan_rows
-    union all
-    select * from city_rows
-
 )
 
 select
-    all_rows.month::date as month,
-    all_rows.wilayah_level::text as wilayah_level,
-    all_rows.wilayah_code::text as wilayah_code,
-    all_rows.wilayah_name::text as wilayah_name,
-    all_rows.responsible_agency::text as responsible_agency,
-    all_rows.children_missing::integer as children_missing,
-    all_rows.stunted_children_missing::integer as stunted_children_missing,
-    all_rows.missing_interventions::integer as missing_interventions,
-    all_rows.missing_specific::integer as missing_specific,
-    all_rows.missing_sensitive::integer as missing_sensitive,
+    agency_counts.month::date as month,
+    agency_counts.wilayah_level::text as wilayah_level,
+    agency_counts.wilayah_code::text as wilayah_code,
+    agency_counts.wilayah_name::text as wilayah_name,
+    agency_counts.responsible_agency::text as responsible_agency,
+    agency_counts.children_missing::integer as children_missing,
+    agency_counts.stunted_children_missing::integer as stunted_children_missing,
+    agency_counts.missing_interventions::integer as missing_interventions,
+    agency_counts.missing_specific::integer as missing_specific,
+    agency_counts.missing_sensitive::integer as missing_sensitive,
     followed_up.children_followed_up::integer as children_followed_up_city
-from all_rows
+from agency_counts
 cross join followed_up
