@@ -34,7 +34,7 @@ def test_the_banner_names_the_night_asked_for_and_the_one_shown() -> None:
     assert "(2 pemeriksaan gagal)" in failed.banner and "2 November 2026" in failed.banner
     assert failed.output_date == dt.date(2026, 11, 3) and not failed.is_current
     never = nights.NightChoice(SHOWN, dt.date(2026, 10, 1), nights.NEVER_RUN)
-    assert "Tidak ada proses malam yang tercatat untuk tanggal 1 Oktober 2026" in never.banner
+    assert "Tidak ada proses malam untuk tanggal 1 Oktober 2026 yang tercatat sampai gerbang mutu" in never.banner
     current = nights.NightChoice(SHOWN, None, nights.SHOWN)
     assert current.banner is None and current.is_current and current.output_date == dt.date(2026, 11, 2)
 

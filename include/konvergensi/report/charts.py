@@ -30,6 +30,8 @@ BAR = "#c0392b"
 OTHER = "#7f8c8d"
 GOOD = "#2874a6"
 TARGET = "#1e8449"
+LEGEND_NAMES = {"SSGI": "SSGI (survei)", "SKI": "SKI (survei)", "BAPPERIDA": "Bapperida",
+                "EPPGBM_REPORTED": "e-PPGBM (angka dilaporkan)"}
 _SVG_START = re.compile(r"^.*?(<svg\b)", re.DOTALL)
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 
@@ -88,12 +90,12 @@ def trend(register: Sequence[tuple[object, object]], surveys: Sequence[tuple[int
     for code in sorted({code for _, code, _ in surveys}):
         points = [(dt.date(year, 7, 1), float(value)) for year, c, value in surveys if c == code and value is not None]
         if points:
-            axes.scatter(*zip(*points), marker=markers.get(code, "^"), s=36, label=code, zorder=3)
+            axes.scatter(*zip(*points), marker=markers.get(code, "^"), s=36, label=LEGEND_NAMES.get(code, code), zorder=3)
     if targets:
         years = sorted({year for year, _ in targets})
         for year, value in targets:
             axes.hlines(float(value), dt.date(year, 1, 1), dt.date(year, 12, 31), color=TARGET, linestyle="--",
-                        linewidth=1.2, label="Target kota" if year == years[0] else None)
+                        linewidth=1.6, zorder=4, clip_on=False, label="Target kota" if year == years[0] else None)
         start = min([dt.date(years[0], 1, 1)] + months + [dt.date(y, 1, 1) for y, _, _ in surveys])
         axes.set_xlim(start, dt.date(max(years[-1], *(m.year for m in months)) if months else years[-1], 12, 31))
     axes.set_ylim(bottom=0)

@@ -27,7 +27,7 @@ SHOWN = "terbit"  # it is the last published night (or no night was asked for)
 SUPERSEDED = "digantikan"  # it was published, but a later night has replaced it since
 GATE_FAILED = "gerbang_gagal"  # its latest run failed the quality gate: nothing of it was published
 NOT_PUBLISHED = "tidak_terbit"  # it ran but stopped before its gate verdict, or passed and never published
-NEVER_RUN = "tidak_ada"  # no run is recorded for that date
+NEVER_RUN = "tidak_ada"  # no run of that date reached the gate (the gate records the date), none was published
 
 
 class NoPublishedNight(RuntimeError):
@@ -104,7 +104,8 @@ class NightChoice:
         if self.status == SUPERSEDED:
             return (f"Data malam {asked} pernah diterbitkan, tetapi sudah digantikan oleh malam yang lebih baru; "
                     f"laporan asli malam itu ada di reports/{self.requested.isoformat()}/ bila dibuat saat itu." + tail)
-        return f"Tidak ada proses malam yang tercatat untuk tanggal {asked}; data malam itu tidak pernah diterbitkan." + tail
+        return (f"Tidak ada proses malam untuk tanggal {asked} yang tercatat sampai gerbang mutu; data malam itu "
+                "tidak pernah diterbitkan." + tail)
 
 
 BULAN = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
