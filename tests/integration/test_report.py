@@ -106,20 +106,30 @@ def expected_cells(url: str, public: bool) -> dict[str, dict[tuple[str, str], ob
                        "women_y", "women_due", "children_y", "children_due"):
             cells[section][(row["wilayah_code"], column)] = row[column]
 
-    if not public:
+    # the five lowest coverages (ranked on the published coverage: two decimals in the marts, one in bi)
+    if public:
+        indicators = _rows(url, """
+            select indicator_code, targets, y_count, due - y_count as t_count, coverage_pct
+            from bi.bi_scorecard_indicator_coverage
+            where has_data and coverage_pct is not null
+              and quarter_start = (select max(quarter_start) from bi.bi_scorecard_indicator_coverage)
+            order by coverage_pct, indicator_code limit 5""")
+        agencies = _rows(url, "select * from bi.bi_missing_interventions_by_agency")
+    else:
         indicators = _rows(url, """
             select indicator_code, targets, y_count, t_count,
-                   100.0 * y_count / nullif(targets - ts_count, 0) as coverage_pct
+                   round(100.0 * y_count / nullif(targets - ts_count, 0), 2) as coverage_pct
             from marts.mart_convergence_scorecard_indicators
-            where wilayah_level = 'kota' and has_data
+            where wilayah_level = 'kota' and has_data and targets - ts_count > 0
               and quarter_start = (select max(quarter_start) from marts.mart_convergence_scorecard_indicators)
-            order by coverage_pct nulls last, indicator_code limit 5""")
-        for row in indicators:
-            for column in ("targets", "y_count", "t_count", "coverage_pct"):
-                cells["indikator"][(row["indicator_code"], column)] = row[column]
-        for row in _rows(url, "select * from marts.mart_missing_interventions_by_agency where wilayah_level = 'kota'"):
-            for column in ("children_missing", "stunted_children_missing", "missing_interventions"):
-                cells["opd"][(row["responsible_agency"], column)] = row[column]
+            order by coverage_pct, indicator_code limit 5""")
+        agencies = _rows(url, "select * from marts.mart_missing_interventions_by_agency where wilayah_level = 'kota'")
+    for row in indicators:
+        for column in ("targets", "y_count", "t_count", "coverage_pct"):
+            cells["indikator"][(row["indicator_code"], column)] = row[column]
+    for row in agencies:
+        for column in ("children_missing", "stunted_children_missing", "missing_interventions"):
+            cells["opd"][(row["responsible_agency"], column)] = row[column]
 
     factors = (_rows(url, "select factor_code, stunted_with, stunted_with + stunted_without as stunted_total, "
                           "stunted_with_pct, not_stunted_with_pct, prevalence_ratio from bi.bi_risk_factor_profile "
@@ -227,8 +237,9 @@ def test_every_printed_figure_equals_the_published_tables(reports, published_nig
         lines.append(f"{section:<24} {per_edition['internal'].get(section, 0):>14} {per_edition['publik'].get(section, 0):>14}")
     lines.append(f"{'total':<24} {totals['internal']:>14} {totals['publik']:>14}")
     print("\n[report] figures compared with the marts (internal) and the bi schema (public)\n" + "\n".join(lines))
-    assert {"prevalensi_kelurahan", "skor_kelurahan", "faktor", "opd", "indikator", "mutu", "sasaran", "tren"} <= set(
-        per_edition["internal"])
+    for edition in per_edition:
+        assert {"prevalensi_kelurahan", "skor_kelurahan", "faktor", "opd", "indikator", "mutu", "sasaran", "tren"} <= set(
+            per_edition[edition]), edition
 
 
 def test_no_kelurahan_count_below_5_survives_in_the_public_edition(reports, published_night) -> None:
@@ -268,6 +279,47 @@ def test_no_kelurahan_count_below_5_survives_in_the_public_edition(reports, publ
           f"{rates_hidden} rates hidden beside them, {rates_shown} rates shown; the internal edition prints "
           f"{internal_small} kelurahan prevalence counts below 5")
     assert checked > 100 and small > 0 and rates_hidden > 0 and internal_small > 0
+
+
+def test_the_public_city_tables_hide_exactly_the_small_counts(published_night) -> None:
+    """bi_scorecard_indicator_coverage and bi_missing_interventions_by_agency against their marts (primary rule)."""
+    internal, bi = published_night.role_url(roles.TRANSFORMER), published_night.role_url(roles.BI)
+
+    def small(value: int | None) -> bool:
+        return value is not None and 1 <= value <= 4
+
+    shown = hidden = 0
+    truth = {(r["month"], r["responsible_agency"]): r for r in _rows(
+        internal, "select * from marts.mart_missing_interventions_by_agency where wilayah_level = 'kota'")}
+    published = _rows(bi, "select * from bi.bi_missing_interventions_by_agency")
+    assert len(published) == len(truth) > 0
+    for row in published:
+        true = truth[(row["month"], row["responsible_agency"])]
+        rules = {"children_missing": small(true["children_missing"]),
+                 "missing_interventions": small(true["missing_interventions"]),
+                 "stunted_children_missing": small(true["stunted_children_missing"])
+                 or small(true["children_missing"] - true["stunted_children_missing"])}
+        for column, is_small in rules.items():
+            assert row[column] == (None if is_small else true[column]), (row, column)
+            hidden += is_small
+            shown += not is_small
+    truth = {(r["quarter_start"], r["indicator_code"]): r for r in _rows(
+        internal, "select * from marts.mart_convergence_scorecard_indicators where wilayah_level = 'kota'")}
+    published = _rows(bi, "select * from bi.bi_scorecard_indicator_coverage")
+    assert len(published) == len(truth) > 0
+    for row in published:
+        true = truth[(row["quarter_start"], row["indicator_code"])]
+        if not true["has_data"]:
+            assert row["y_count"] is None and row["coverage_pct"] is None
+            continue
+        due = true["targets"] - true["ts_count"]
+        rules = {"targets": (small(true["targets"]), true["targets"]), "due": (small(due), due),
+                 "y_count": (small(true["y_count"]) or small(due - true["y_count"]), true["y_count"])}
+        for column, (is_small, value) in rules.items():
+            assert row[column] == (None if is_small else value), (row, column)
+            hidden += is_small
+            shown += not is_small
+    print(f"\n[report] public city tables (indicator coverage, OPD counts): {shown} counts shown, {hidden} hidden (1–4)")
 
 
 def test_the_pdfs_have_pages_that_are_not_blank(reports, tmp_path: Path) -> None:

@@ -229,29 +229,41 @@ def _indicators(connection: psycopg.Connection, content: ReportContent, public: 
     ], label_header="Indikator")
     content.tables["indikator"] = table
     if public:
-        table.note = ("Cakupan per indikator tidak dimuat dalam edisi publik (lapisan BI memuat tingkat konvergensi "
-                      "saja); lihat edisi internal.")
-        return
-    rows = _rows(connection, """
-        select indicator_code, indicator_name, target_group, has_data, targets, y_count, t_count, ts_count,
-               round(100.0 * y_count / nullif(targets - ts_count, 0), 2) as coverage_pct
-        from marts.mart_convergence_scorecard_indicators
-        where wilayah_level = %(city)s
-          and quarter_start = (select max(quarter_start) from marts.mart_convergence_scorecard_indicators
-                               where wilayah_level = %(city)s)
-        order by indicator_code
-        """, {"city": CITY})
-    agencies = _indicator_agencies(connection)
+        if not _exists(connection, "bi.bi_scorecard_indicator_coverage"):
+            table.note = "Belum tersedia pada malam yang terbit (bi_scorecard_indicator_coverage belum dibangun)."
+            return
+        rows = _rows(connection, """
+            select indicator_code, indicator_name, target_group, has_data, targets, y_count, due - y_count as t_count,
+                   coverage_pct, responsible_agency as agency
+            from bi.bi_scorecard_indicator_coverage
+            where quarter_start = (select max(quarter_start) from bi.bi_scorecard_indicator_coverage)
+            order by indicator_code
+            """)
+    else:
+        rows = _rows(connection, """
+            select indicator_code, indicator_name, target_group, has_data, targets, y_count, t_count,
+                   round(100.0 * y_count / nullif(targets - ts_count, 0), 2) as coverage_pct
+            from marts.mart_convergence_scorecard_indicators
+            where wilayah_level = %(city)s
+              and quarter_start = (select max(quarter_start) from marts.mart_convergence_scorecard_indicators
+                                   where wilayah_level = %(city)s)
+            order by indicator_code
+            """, {"city": CITY})
+        agencies = _indicator_agencies(connection)
+        rows = [dict(row, agency=agencies.get(row["indicator_code"], "")) for row in rows]
     with_data = sorted((r for r in rows if r["has_data"] and r["coverage_pct"] is not None),
                        key=lambda r: (r["coverage_pct"], r["indicator_code"]))
     for row in with_data[:LOWEST_INDICATORS]:
         table.add(row["indicator_code"], f"{row['indicator_code']} — {row['indicator_name']}",
-                  dict(row, target_group=TARGET_GROUPS.get(row["target_group"], row["target_group"]),
-                       agency=agencies.get(row["indicator_code"], "")))
+                  dict(row, target_group=TARGET_GROUPS.get(row["target_group"], row["target_group"])))
+    notes = []
+    if public and any(r["has_data"] and r["coverage_pct"] is None for r in rows):
+        notes.append("Indikator yang jumlahnya di bawah 5 tidak diperingkat (disembunyikan).")
     without = [r["indicator_code"] for r in rows if not r["has_data"]]
     if without:
-        table.note = (f"Tanpa data (sumbernya tidak dikonfigurasi, tidak dihitung dalam tingkat konvergensi): "
-                      f"{', '.join(without)}.")
+        notes.append(f"Tanpa data (sumbernya tidak dikonfigurasi, tidak dihitung dalam tingkat konvergensi): "
+                     f"{', '.join(without)}.")
+    table.note = " ".join(notes)
 
 
 def _indicator_agencies(connection: psycopg.Connection) -> dict[str, str]:
@@ -298,24 +310,33 @@ def _agencies(connection: psycopg.Connection, content: ReportContent, public: bo
         Column("missing_interventions", "Intervensi belum diterima"),
     ], label_header="OPD penanggung jawab")
     content.tables["opd"] = table
+    relation = "bi.bi_missing_interventions_by_agency" if public else "marts.mart_missing_interventions_by_agency"
+    if not _exists(connection, relation):
+        table.note = f"Belum tersedia pada malam yang terbit ({relation.split('.')[1]} belum dibangun)."
+        return
     if public:
-        table.note = "Jumlah per OPD tidak dimuat dalam edisi publik; lihat edisi internal."
-        return
-    if not _exists(connection, "marts.mart_missing_interventions_by_agency"):
-        table.note = "Belum tersedia pada malam yang terbit (mart_missing_interventions_by_agency belum dibangun)."
-        return
-    rows = _rows(connection, """
-        select responsible_agency, children_missing, stunted_children_missing, missing_interventions,
-               children_followed_up_city
-        from marts.mart_missing_interventions_by_agency where wilayah_level = %(city)s
-        order by children_missing desc, responsible_agency
-        """, {"city": CITY})
+        rows = _rows(connection, """
+            select responsible_agency, children_missing, stunted_children_missing, missing_interventions,
+                   null::integer as children_followed_up_city
+            from bi.bi_missing_interventions_by_agency
+            order by children_missing desc nulls last, responsible_agency
+            """)
+    else:
+        rows = _rows(connection, """
+            select responsible_agency, children_missing, stunted_children_missing, missing_interventions,
+                   children_followed_up_city
+            from marts.mart_missing_interventions_by_agency where wilayah_level = %(city)s
+            order by children_missing desc, responsible_agency
+            """, {"city": CITY})
     for row in rows:
         table.add(row["responsible_agency"], row["responsible_agency"], row)
-    if rows:
+    if rows and rows[0]["children_followed_up_city"] is not None:
         table.note = (f"Dari {rows[0]['children_followed_up_city']:,} anak yang perlu ditindaklanjuti (stunting atau "
                       "berisiko) bulan ini. Seorang anak dapat terhitung pada lebih dari satu OPD.").replace(",", ".")
-    content.series["agencies"] = [(r["responsible_agency"], r["children_missing"]) for r in rows]
+    elif rows:
+        table.note = "Seorang anak dapat terhitung pada lebih dari satu OPD. Jumlah 1–4 disembunyikan (–)."
+    content.series["agencies"] = [(r["responsible_agency"], r["children_missing"]) for r in rows
+                                  if r["children_missing"] is not None]
 
 
 def _data_quality(connection: psycopg.Connection, content: ReportContent, public: bool) -> None:
