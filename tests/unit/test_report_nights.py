@@ -54,3 +54,12 @@ def test_a_public_kelurahan_row_shows_small_counts_as_below_5_and_hides_their_ra
     assert zero.cells["k"].text == "<5" and zero.cells["p"].text == "–"
     internal = Table("t", "kelurahan", [Column("k", "k")]).add("a", "A", {"k": 3})
     assert internal.cells["k"].text == "3"
+
+
+def test_a_missing_chromium_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from konvergensi import browser
+
+    monkeypatch.setenv(browser.CHROMIUM_SETTING, str(tmp_path / "chromium"))
+    with pytest.raises(browser.BrowserMissing, match="is not an executable: run make browser"):
+        browser.print_to_pdf(tmp_path / "a.html", tmp_path / "a.pdf")
+    assert not (tmp_path / "a.pdf").exists()
