@@ -42,11 +42,13 @@ export SUPERSET_VENV
 SUPERSET_PORT ?= 8088
 export SUPERSET_PORT
 
-.PHONY: help setup run airflow bi superset-venv browser test test-unit bench faults soak psql backup restore stop clean gate-rules export-aksi docs analyst-guide
+.PHONY: help setup run airflow bi superset-venv browser test test-unit bench faults soak psql backup restore stop clean gate-rules export-aksi docs analyst-guide report
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
 	@echo "         [DOWN='services pupr_surveys']           simulated sources that are down tonight"
+	@echo "make report [RUN_DATE=yyyy-mm-dd]                 the monthly report (HTML + PDF, internal and public editions) of the"
+	@echo "                                                  last published night, in \$$KONVERGENSI_DATA_DIR/reports/"
 	@echo "make airflow [AIRFLOW_PORT=8080]                   Airflow with its UI on 127.0.0.1, scheduled, until Ctrl-C / make stop"
 	@echo "make bi [SUPERSET_PORT=8088]                       Superset on the last published night (dashboard provisioned), until Ctrl-C / make stop"
 	@echo "make test                                         unit and integration tests"
@@ -80,7 +82,7 @@ dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project/mo
 
 setup: $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db dbt_project/target/manifest.json
 
-run: setup
+run: setup browser
 	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.night --run-date $(RUN_DATE) $(if $(LANDING_DIR),--landing-dir $(LANDING_DIR),--simulate --months $(SIM_MONTHS) --children $(SIM_CHILDREN) --seed $(SIM_SEED) $(foreach source,$(DOWN),--down $(source)))
 
 # Airflow as a deployment: api-server + UI, scheduler (LocalExecutor), dag-processor, PostgreSQL metadata.
@@ -103,13 +105,20 @@ superset-venv: $(SUPERSET_VENV)/.installed $(VENV)/.installed
 bi: superset-venv
 	@$(PY) -m konvergensi.bi run --port $(SUPERSET_PORT)
 
-# Headless Chromium and its driver for the UI test (Debian packages; CI starts from a fresh machine).
+# Headless Chromium and its driver for the UI test and the report's PDF, pdftoppm (poppler-utils) for the
+# report test's page images (Debian packages; CI starts from a fresh machine).
+BROWSER_PACKAGES := $(if $(shell command -v chromium),,chromium) $(if $(shell command -v chromedriver),,chromium-driver) $(if $(shell command -v pdftoppm),,poppler-utils)
 browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		echo "Installing chromium and chromium-driver (apt-get) …"; \
-		if [ "$$(id -u)" -ne 0 ]; then echo "installing chromium needs root (apt-get): run as root or install chromium chromium-driver" >&2; exit 1; fi; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	@if [ -n "$(strip $(BROWSER_PACKAGES))" ]; then \
+		echo "Installing $(strip $(BROWSER_PACKAGES)) (apt-get) …"; \
+		if [ "$$(id -u)" -ne 0 ]; then echo "installing $(strip $(BROWSER_PACKAGES)) needs root (apt-get): run as root or install them" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+			--no-install-recommends $(strip $(BROWSER_PACKAGES)) >/dev/null; \
 	fi
+
+# RUN_DATE only when given (make report RUN_DATE=… or in the environment): otherwise the last published night.
+report: setup browser
+	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.report $(if $(filter command line environment,$(origin RUN_DATE)),--run-date $(RUN_DATE))
 
 test: setup browser superset-venv
 	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" --durations=15 $(or $(TESTS),tests)

@@ -1,4 +1,4 @@
-"""Nightly convergence load: every source → dbt (Cosmos) → quality gate → atomic publish.
+"""Nightly convergence load: every source → dbt (Cosmos) → quality gate → atomic publish → monthly report.
 
 Sources: e-PPGBM and BKKBN files from the landing directory; the maternal and child services API,
 the pregnant women register, the DTSEN welfare database and the public-works GeoJSON collections,
@@ -111,13 +111,20 @@ def konvergensi_nightly():
         from konvergensi.gate import GateFailed
 
         try:
-            return nightly_tasks.gate(get_current_context()["run_id"])
+            context = get_current_context()
+            return nightly_tasks.gate(context["run_id"], nightly_tasks.night_date(context))
         except GateFailed as failure:
             raise AirflowFailException(str(failure)) from failure
 
     @task(retries=1, on_success_callback=alerts.on_publish_success)  # stale sources published: a warning
     def publish_marts() -> None:
         nightly_tasks.publish(get_current_context()["run_id"])
+
+    # After the publish: the night is published whatever becomes of its report; a failed report fails the
+    # run (and raises an alert) so that nobody reads last month's PDF believing it is tonight's.
+    @task(retries=1, retry_delay=timedelta(minutes=1))
+    def report() -> dict:
+        return nightly_tasks.report(get_current_context()["run_id"])
 
     # dbt docs of the published schemas and the data directory's index.html (docs/analyst-guide.md)
     @task(retries=0)
@@ -132,7 +139,10 @@ def konvergensi_nightly():
 
     housekeeping()
     [ingest_eppgbm(), ingest_bkkbn(), *extracts] >> transform
-    transform >> quality_gate() >> publish_marts() >> build_docs()
+    published = publish_marts()
+    transform >> quality_gate() >> published
+    published >> report()
+    published >> build_docs()
 
 
 konvergensi_nightly()

@@ -151,6 +151,20 @@ def run_dag(run_date: dt.date, landing: Path, sources: dict[str, str] | None = N
     return process.returncode, log_file
 
 
+def report_lines() -> list[str]:
+    """Where the monthly report of the last published night is (the DAG's report task writes it after publish)."""
+    from konvergensi.report import reports_dir
+
+    latest = reports_dir() / "latest"
+    files = sorted(latest.glob("laporan-konvergensi*.*")) if latest.is_dir() else []
+    if not files:
+        return ["Monthly report: none yet (no night has been published and reported); make report writes it"]
+    page = latest / "laporan-konvergensi.html"
+    night = re.search(r'data-night="([^"]+)"', page.read_text(encoding="utf-8")) if page.exists() else None
+    return [f"Monthly report of the night {night[1] if night else '?'} (make report [RUN_DATE=…] writes it again):",
+            *(f"  {path}" for path in files)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-date", type=dt.date.fromisoformat, default=dt.date.today())
@@ -206,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     # night's other tasks finished later (the monthly report) and a Superset started meanwhile
     index = docs_site.build(dbt_docs=False).index
     print(f"\nAirflow log: {log_file}")
+    for line in report_lines():
+        print(line)
     print(f"Documentation of the published night: {index}")
     print('Query the marts: make psql SQL="select * from marts.mart_stunting_prevalence_monthly limit 5"')
     if code != 0:

@@ -7,8 +7,10 @@ konvergensi_transformer (dbt too, through settings.dbt_env).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -136,12 +138,26 @@ def extract(source: str, run_id: str) -> dict[str, object]:
     return summary
 
 
-def gate(run_id: str) -> dict[str, object]:
-    """Validate tonight's marts in the audit schema; raises GateFailed when a fail-level check fails."""
+def night_date(context: Mapping[str, object]) -> dt.date:
+    """The night an Airflow run is for (konvergensi.report.nights.run_date_of), from its task context."""
+    from konvergensi.report.nights import run_date_of
+
+    dag_run = context.get("dag_run")
+    return run_date_of(context.get("logical_date"), getattr(dag_run, "run_after", None))  # type: ignore[arg-type]
+
+
+def gate(run_id: str, run_date: dt.date | None = None) -> dict[str, object]:
+    """Validate tonight's marts in the audit schema; raises GateFailed when a fail-level check fails.
+
+    `run_date` (the night the run is for) is recorded first in ops.night_runs, so that a report asked
+    for that date finds this run's verdict whether the gate passes or not.
+    """
     from konvergensi.gate import enforce, run_gate
 
     from konvergensi.housekeeping import prune_gate_results
 
+    if run_date is not None:
+        record_night(run_id, run_date)
     try:
         with roles.acting_as(roles.TRANSFORMER):
             result = run_gate(run_id)
@@ -182,3 +198,37 @@ def docs(run_id: str) -> dict[str, str | None]:
     log.info("documentation of %s: %s", run_id, site.index)
     return {"index": str(site.index), "dbt_docs": str(site.dbt_docs) if site.dbt_docs else None,
             "gx_data_docs": str(site.gx_data_docs) if site.gx_data_docs else None, "dbt_error": site.dbt_error}
+
+
+def record_night(run_id: str, run_date: dt.date) -> None:
+    """ops.night_runs: which night `run_id` is for (as the transformer, which writes the gate's verdicts)."""
+    from konvergensi import db
+    from konvergensi.report.nights import record_run_date
+
+    with roles.acting_as(roles.TRANSFORMER), db.connect(autocommit=True) as connection:
+        record_run_date(connection, run_id, run_date)
+
+
+def report(run_id: str) -> dict[str, str]:
+    """Both editions of the monthly report, HTML and PDF, for the night just published.
+
+    Runs after publish only: a failure here leaves the night published (the marts are already swapped)
+    and fails this task, which raises an alert. A missing Chromium is a setup error: no retries.
+    """
+    from konvergensi import browser
+    from konvergensi.report import generate
+
+    try:
+        result = generate()
+    except browser.BrowserMissing as missing:
+        raise _not_retried(missing) from missing
+    if result.choice.shown.run_id != run_id:
+        log.warning("the report shows run %s, not tonight's %s: another night was published meanwhile",
+                    result.choice.shown.run_id, run_id)
+    for line in result.lines():
+        log.info(line)
+    from konvergensi import docs_site
+
+    with roles.acting_as(roles.TRANSFORMER):  # the data directory's index links tonight's report (build_docs runs beside this)
+        docs_site.build(dbt_docs=False)
+    return {name: str(path) for name, path in result.files.items()}

@@ -119,6 +119,7 @@ TABLE_EXCEPTIONS: dict[tuple[str, str], frozenset[str]] = {
     (TRANSFORMER, "ops.gate_runs"): frozenset({"SELECT", "INSERT"}),
     (TRANSFORMER, "ops.publish_log"): frozenset({"SELECT", "INSERT"}),
     (TRANSFORMER, "ops.transform_runs"): frozenset({"SELECT", "INSERT"}),  # the dbt build's timings
+    (TRANSFORMER, "ops.night_runs"): frozenset({"SELECT", "INSERT"}),  # the night a run is for (the gate records it)
 }
 ROW_LEVEL_SECURITY = {(CASEWORKER, "restricted"): "only rows of the kelurahan / puskesmas assigned to the login"}
 # Default privileges on what the transformer creates: (schema or None for all, object type, privilege, grantee).

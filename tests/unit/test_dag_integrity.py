@@ -36,6 +36,10 @@ def test_nightly_dag_shape(dagbag) -> None:
     assert publish.upstream_task_ids == {"quality_gate"}
     gate_upstream = dag.get_task("quality_gate").upstream_task_ids
     assert gate_upstream and all(t.startswith("transform.") for t in gate_upstream)
+    # the monthly report only after a publish (default trigger rule: a failed night makes no report)
+    report = dag.get_task("report")
+    assert report.upstream_task_ids == {"publish_marts"} and not report.downstream_task_ids
+    assert report.trigger_rule == "all_success"
 
 
 def test_every_source_loads_before_dbt(dagbag) -> None:
