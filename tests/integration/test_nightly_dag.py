@@ -189,12 +189,17 @@ def test_first_night_publishes_every_source(city: dict, first_night: dict) -> No
         assert not columns & set(PERSONAL_COLUMNS), columns & set(PERSONAL_COLUMNS)
 
 
-def test_the_published_night_is_documented_by_its_last_task(city: dict, first_night: dict) -> None:
+def test_the_published_night_has_its_report_and_documentation(city: dict, first_night: dict) -> None:
+    """The two tasks after publish_marts: both editions of the report, and the docs index linking them."""
     data_dir = city["root"] / "data"
     index = (data_dir / "index.html").read_text()
     assert (data_dir / "docs" / "dbt" / "static_index.html").is_file()
     assert 'href="docs/dbt/static_index.html"' in index
     assert scalar(city["url"], "select run_id from ops.publish_log") in index
+    for edition in ("laporan-konvergensi", "laporan-konvergensi-publik"):
+        for suffix in (".html", ".pdf"):
+            assert (data_dir / "reports" / "latest" / f"{edition}{suffix}").stat().st_size > 10_000, edition + suffix
+        assert f'href="reports/latest/{edition}.html"' in index, edition
 
 
 def test_summary_reads_the_night(city: dict, first_night: dict) -> None:

@@ -40,6 +40,9 @@ def test_nightly_dag_shape(dagbag) -> None:
     report = dag.get_task("report")
     assert report.upstream_task_ids == {"publish_marts"} and not report.downstream_task_ids
     assert report.trigger_rule == "all_success"
+    docs = dag.get_task("build_docs")
+    assert docs.upstream_task_ids == {"publish_marts"} and not docs.downstream_task_ids
+    assert docs.trigger_rule == "all_success"
 
 
 def test_every_source_loads_before_dbt(dagbag) -> None:
