@@ -98,39 +98,12 @@ kelurahan_rows as (
 
 all_levels as (
 
-    select
-        'kelurahan' as wilayah_level,
-        kelurahan_code as wilayah_code,
-        kelurahan_name as wilayah_name,
-        kecamatan_code,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        targets, register_only_targets, y_count, t_count, ts_count, td_count
-    from kelurahan_rows
-    union all
-    select
-        'kecamatan',
-        kecamatan_code,
-        min(kecamatan_name),
-        kecamatan_code,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        sum(targets), sum(register_only_targets), sum(y_count), sum(t_count), sum(ts_count), sum(td_count)
-    from kelurahan_rows
-    group by kecamatan_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
-    union all
-    select
-        {{ city_level() }},
-        city_code,
-        min(city_name),
-        null,
-        quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources,
-        sum(targets), sum(register_only_targets), sum(y_count), sum(t_count), sum(ts_count), sum(td_count)
-    from kelurahan_rows
-    group by city_code, quarter, quarter_start, cutoff_date, is_partial_quarter,
-        target_group, indicator_code, indicator_number, indicator_name, has_data, data_sources
+    {{ wilayah_rollup(
+        'kelurahan_rows',
+        ['quarter', 'quarter_start', 'cutoff_date', 'is_partial_quarter', 'target_group', 'indicator_code',
+         'indicator_number', 'indicator_name', 'has_data', 'data_sources'],
+        ['targets', 'register_only_targets', 'y_count', 't_count', 'ts_count', 'td_count'],
+    ) }}
 
 )
 
