@@ -11,7 +11,8 @@ from psycopg import sql
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MART_TABLES = (
     "dim_date", "dim_wilayah", "dim_facility", "dim_child", "fct_anthropometry",
-    "mart_stunting_prevalence_monthly", "mart_data_quality_monthly",
+    "mart_stunting_prevalence_monthly", "mart_data_quality_monthly", "mart_anthropometry_quality_monthly",
+    "mart_posyandu_monthly",
 )  # fmt: skip
 LATEST_MONTH = "2025-06-01"
 DROP_LATEST_MONTH = f"delete from fct_anthropometry where measurement_month = date '{LATEST_MONTH}';"
