@@ -177,6 +177,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
+    # The throwaway bench database needs a pseudonym key; a real one from the environment is left alone.
+    os.environ.setdefault("KONVERGENSI_PSEUDONYM_KEY", secrets.token_hex(32))
     server = os.environ["WAREHOUSE_URL"]
     database = f"konvergensi_bench_{secrets.token_hex(3)}"
     with psycopg.connect(server, autocommit=True) as admin:
@@ -235,7 +237,7 @@ def main() -> int:
         )
         print(f"\nrows read {large_run['rows']:,} = loaded {large_run['loaded']:,} + quarantined {large_run['quarantined']:,}")
         print(f"z-scores: {z['haz']:,} of {z['rows']:,} rows have a HAZ (the rest are ≥ 60 months or lack a height)")
-        print("Targets: ingestion ≥ 0.5× plain COPY; z-scores ≥ 250,000 rows/s; peak memory flat in N.")
+        print("Targets (issue 9): ingestion ≥ 0.7× plain COPY; z-scores ≥ 500,000 rows/s; peak memory flat in N.")
         print(f"Published ({PUBLISHED_FIGURES.name}, {published['rows']:,} rows): z-scores {published['zscore_rows_per_s']:,} rows/s.")
         if explanation:
             print()
