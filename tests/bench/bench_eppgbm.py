@@ -35,7 +35,7 @@ sys.path.insert(0, str(PROJECT / "include"))
 
 from konvergensi import roles  # noqa: E402
 from konvergensi.query_plans import explain_analyze, plan_table  # noqa: E402
-from konvergensi.settings import dbt_env  # noqa: E402
+from konvergensi.settings import dbt_env, max_file_bytes  # noqa: E402
 from konvergensi.summary import table  # noqa: E402
 
 PUBLISHED_FIGURES = Path(__file__).with_name("published_figures.json")
@@ -92,7 +92,7 @@ def ingest(url: str, landing: Path, run_id: str, rows: int) -> dict:
     largest = max(path.stat().st_size for path in landing.iterdir())
     # The bench's files may exceed the production size limit (1 GiB at 5N); the limit is not what is measured.
     environment = dict(os.environ, PYTHONPATH=str(PROJECT / "include"),
-                       KONVERGENSI_MAX_FILE_BYTES=str(max(largest + 1, 1 << 30)))  # fmt: skip
+                       KONVERGENSI_MAX_FILE_BYTES=str(max(largest + 1, max_file_bytes())))  # fmt: skip
     completed = subprocess.run(
         [sys.executable, "-c", INGEST_CHILD, str(landing), run_id, url],
         capture_output=True, text=True, env=environment,
@@ -213,12 +213,13 @@ def main() -> int:
             print(f"Benchmark on {args.rows:,} e-PPGBM rows (database {database})", flush=True)
             print("Generating input …", flush=True)
             make_csv(large / "eppgbm_bench.csv", args.rows)
-            make_csv(small / "eppgbm_bench.csv", max(args.rows // 10, 1000))
+            small_rows = max(args.rows // 10, 1000)
+            make_csv(small / "eppgbm_bench.csv", small_rows)
 
             print("Plain server-side COPY into an untyped table …", flush=True)
             ceiling = plain_copy(url, large / "eppgbm_bench.csv")
             print("Ingestion (parse, clean, pseudonymise, COPY) …", flush=True)
-            small_run = ingest(url, small, "bench-small", max(args.rows // 10, 1000))
+            small_run = ingest(url, small, "bench-small", small_rows)
             with psycopg.connect(url, autocommit=True) as connection:
                 connection.execute("truncate raw.eppgbm_measurements, raw.eppgbm_quarantine")
                 connection.execute("delete from ops.file_loads")

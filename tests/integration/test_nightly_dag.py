@@ -39,6 +39,7 @@ RUN_DATE = "2026-11-02"
 AS_OF = "2026-11-02T00:00:00+07:00"
 TOKEN = "night-test-token"
 # mart_source_freshness changes with every attempt by design; every other published table is compared.
+UNCOMPARED_MARTS = {"mart_source_freshness"}
 MART_TABLES = (
     "dim_date", "dim_wilayah", "dim_facility", "dim_child", "fct_anthropometry",
     "mart_stunting_prevalence_monthly", "mart_data_quality_monthly", "dim_intervention", "dim_pregnancy",
@@ -48,7 +49,6 @@ MART_TABLES = (
     "mart_household_complete_services_quarterly", "mart_missing_interventions_by_agency",
     "mart_perpres_coverage_quarterly", "mart_anthropometry_quality_monthly", "mart_posyandu_monthly",
 )  # fmt: skip
-UNCOMPARED_MARTS = {"mart_source_freshness"}
 PERSONAL_COLUMNS = ("nik", "child_name", "parent_name", "mother_name", "member_name", "address", "kk_number",
                     "phone", "birth_date", "rt", "rw", "head_name", "recipient_name", "longitude", "latitude")
 
