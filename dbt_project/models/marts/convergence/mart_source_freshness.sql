@@ -84,6 +84,8 @@ freshness as (
                 then first_failure_after_success.stale_since
         end as stale_since,
         round((extract(epoch from now() - last_success.last_loaded_at) / 86400)::numeric, 2) as days_since_last_load,
+        {#- judged unrounded: a limit below a day (or 3 days and 4 minutes) is not hidden by the rounding -#}
+        extract(epoch from now() - last_success.last_loaded_at) / 86400 as exact_days_since_last_load,
         {{ env_var('KONVERGENSI_MAX_STALE_DAYS', '3') }}::numeric as max_stale_days
     from configuration
     left join last_attempt on last_attempt.source = configuration.source
@@ -98,7 +100,7 @@ judged as (
     select
         *,
         is_configured
-            and (last_loaded_at is null or (is_stale and days_since_last_load > max_stale_days)) as exceeds_max_staleness
+            and (last_loaded_at is null or (is_stale and exact_days_since_last_load > max_stale_days)) as exceeds_max_staleness
     from freshness
 
 )
