@@ -55,7 +55,7 @@ help:
 	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
 	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
 	@echo "make faults                                       kill -9 tests, two nights at once, the 5-night soak (not in make test)"
-	@echo "make soak [NIGHTS=30] [REBUILD=every|end]         nights of corrections, outages, a backfill, a renamed column: per-night table"
+	@echo "make soak [NIGHTS=30] [REBUILD=every|end] [SOAK_CHILDREN=300] nights of corrections, outages, a backfill, a renamed column: per-night table"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
 	@echo "make gate-rules                                   regenerate the GX files from expectations/gate_rules.yml"
 	@echo "make export-aksi [QUARTER=2026-Q3]                the published scorecard as Web Aksi Bangda CSV/XLSX (data dir exports/)"
@@ -152,8 +152,9 @@ faults: setup
 
 NIGHTS ?= 30
 REBUILD ?= every
+SOAK_CHILDREN ?= 300
 soak: setup
-	@env -u WAREHOUSE_URL $(WITH_WAREHOUSE) $(PY) -m tests.faults.soak --nights $(NIGHTS) --rebuild $(REBUILD)
+	@env -u WAREHOUSE_URL $(WITH_WAREHOUSE) $(PY) -m tests.faults.soak --nights $(NIGHTS) --rebuild $(REBUILD) --children $(SOAK_CHILDREN)
 
 # SQL reaches psql through the environment, so any quoting inside it survives.
 export SQL
