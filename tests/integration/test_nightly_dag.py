@@ -185,6 +185,7 @@ def test_first_night_publishes_every_source(city: dict, first_night: dict) -> No
     assert scalar(url, "select max(attempts) from ops.source_extracts where source = 'services'") > 1  # retried
     assert scalar(url, "select bool_and(success) from ops.gate_runs") is True
     assert scalar(url, "select count(*) from ops.publish_log") == 1
+    assert rows(url, "select run_id from ops.night_lease") == []  # released by the teardown task
     assert scalar(url, "select count(*) from marts.mart_convergence_scorecard where wilayah_level = 'kota'") > 0
     assert scalar(url, "select count(*) from restricted.case_followup_children") > 0
     assert scalar(url, "select bool_or(is_stale) from marts.mart_source_freshness") is False
@@ -270,6 +271,9 @@ def test_bad_batch_is_blocked_and_yesterdays_marts_stay(city: dict, night_with_s
     assert mart_state(url) == night_with_services_down["state"]
     assert rows(url, "select * from marts.mart_source_freshness order by 1") == freshness_before
     assert scalar(url, "select count(*) from ops.transform_runs") == 3
+    # the teardown gave the night lease back although the night failed, and the run stayed failed
+    assert rows(url, "select run_id from ops.night_lease") == []
+    assert "release_night_lease" in output
     from konvergensi.summary import night_summary
 
     with psycopg.connect(url) as connection:
