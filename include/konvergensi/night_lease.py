@@ -15,9 +15,10 @@ scheduled run, is not covered by the DAG's max_active_runs=1. The lease is a row
   as an ops.alerts warning (kind night_lease_taken_over), posted to the alert webhook like the others.
 * **renew** (every task of the night on start, konvergensi.nightly_tasks): moves heartbeat_at and
   expires_at = now + KONVERGENSI_NIGHT_LEASE_MINUTES (default 120, far above the night's longest
-  step, one `dbt build` of a few minutes at city scale). A task whose run lost the lease to another
-  live run stops before doing anything (NightLeaseLost). Where nobody holds it (the tests that call
-  the task functions directly) a task goes on, with a log line.
+  step, one `dbt build` of a few minutes at city scale, whose Cosmos tasks do not renew it: the gate
+  after it does). A task whose run lost the lease to another live run stops before doing anything
+  (NightLeaseLost). Where nobody holds it (the tests that call the task functions directly) a task
+  goes on, with a log line.
 * **release** (the DAG's teardown task `release_night_lease`, which runs however the night ended and
   does not decide the run's state): deletes the row only when this run holds it; otherwise it is a
   no-op with a log line, never another run's lease.
