@@ -104,12 +104,6 @@ def _lease(row: tuple | None) -> Lease | None:
     return Lease(*row) if row else None
 
 
-def holder(url: str | None = None) -> Lease | None:
-    """The lease row as it is now (live or not), or None when nobody holds it."""
-    with _connect(url) as connection:
-        return _lease(connection.execute(f"select {_COLUMNS}, {_LIVE} from ops.night_lease").fetchone())
-
-
 def take(run_id: str, what: str, *, wait: float = 0.0, url: str | None = None,
          night_lock_pid: int | None = None) -> Lease:
     """Take the night lease for `run_id`, or raise NightLeaseHeld when another live run keeps it.
