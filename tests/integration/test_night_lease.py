@@ -196,3 +196,23 @@ def test_a_make_run_night_and_a_dag_run_exclude_each_other(loader_url: str) -> N
     finally:
         finish(dag_run, "release")
     assert holder(loader_url) is None
+
+
+def test_make_run_does_not_start_while_a_dag_run_holds_the_lease(loader_url: str, test_database_url: str,
+                                                                   tmp_path: Path) -> None:
+    import os
+
+    from konvergensi import night_lease
+
+    night_lease.take("scheduled__2026-12-03", "a deployed DAG's run", url=loader_url)  # this process: the DAG run
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    night = subprocess.run(
+        [sys.executable, "-m", "konvergensi.night", "--run-date", "2026-12-03", "--landing-dir", str(landing)],
+        capture_output=True, text=True, timeout=300, cwd=PROJECT,
+        env={**os.environ, "WAREHOUSE_URL": test_database_url, "KONVERGENSI_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert night.returncode == EXIT_REFUSED, night.stdout + night.stderr
+    assert "night run scheduled__2026-12-03" in night.stderr and "nothing was loaded" in night.stderr
+    assert "Running the konvergensi_nightly DAG" not in night.stdout
+    assert holder(loader_url) == "scheduled__2026-12-03"
