@@ -44,6 +44,18 @@ from konvergensi import alerts, nightly_tasks, settings, transform_build  # noqa
     doc_md=__doc__,
 )
 def konvergensi_nightly():
+    # One night at a time on this warehouse, whoever started it (another deployment, a backfill,
+    # `airflow dags test`): the night lease (include/konvergensi/night_lease.py), taken first and
+    # given back by a teardown that runs however the night ends and does not decide its state.
+    @task(retries=0)
+    def take_night_lease() -> dict:
+        context = get_current_context()
+        return nightly_tasks.take_night_lease(context["run_id"], f"Airflow {context['dag'].dag_id} run {context['run_id']}")
+
+    @task(retries=2, retry_delay=timedelta(seconds=30))
+    def release_night_lease() -> dict:
+        return nightly_tasks.release_night_lease(get_current_context()["run_id"])
+
     @task(retries=3, retry_delay=timedelta(minutes=2), retry_exponential_backoff=True)
     def ingest_eppgbm() -> dict:
         context = get_current_context()
@@ -137,12 +149,14 @@ def konvergensi_nightly():
     def housekeeping() -> dict:
         return nightly_tasks.housekeeping(get_current_context()["run_id"])
 
-    housekeeping()
-    [ingest_eppgbm(), ingest_bkkbn(), *extracts] >> transform
+    lease = take_night_lease()
+    loads = [ingest_eppgbm(), ingest_bkkbn(), *extracts]
+    pruned = housekeeping()
+    lease >> [*loads, pruned]
+    loads >> transform
     published = publish_marts()
     transform >> quality_gate() >> published
-    published >> report()
-    published >> build_docs()
+    [pruned, published >> report(), published >> build_docs()] >> release_night_lease().as_teardown(setups=lease)
 
 
 konvergensi_nightly()

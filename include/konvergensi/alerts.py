@@ -9,6 +9,9 @@ The DAG sets two Airflow callbacks from here:
 * `on_publish_success` (the publish task): a night that published although some pulled sources
   were down raises a **warning** listing the stale sources, not an alert.
 
+konvergensi.night_lease raises a third kind, a **warning** `night_lease_taken_over`, when a night
+takes over the lease of a run that died without giving it back.
+
 Each one is first recorded in ops.alerts (one row per task try and kind, so a callback that runs
 twice records and posts once), then posted as JSON to `KONVERGENSI_ALERT_WEBHOOK` when that is set
 (unset: recorded only). A callback never raises: a webhook that is down, or a warehouse that cannot
@@ -40,7 +43,7 @@ REASON_LIMIT = 4000
 @dataclass
 class Alert:
     severity: str  # 'alert' or 'warning'
-    kind: str  # gate_failed, source_rejected, task_error, stale_sources
+    kind: str  # gate_failed, source_rejected, task_error, stale_sources, night_lease_taken_over
     dag_id: str
     run_id: str
     task_id: str

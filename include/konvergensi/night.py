@@ -28,7 +28,7 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg
 
-from konvergensi import docs_site, roles, settings
+from konvergensi import docs_site, night_lease, roles, settings
 from konvergensi.db import connect
 from konvergensi.night_lock import NightAlreadyRunning, night_lock
 from konvergensi.summary import night_summary
@@ -196,20 +196,25 @@ def main(argv: list[str] | None = None) -> int:
     if not args.simulate and not landing.is_dir():
         parser.error(f"landing directory {landing} does not exist")
     try:  # one night at a time on this warehouse (a second `make run`, a backfill beside tonight's)
-        with night_lock(args.run_date.isoformat()):
+        with night_lock(args.run_date.isoformat()) as lock_pid:
             # migrations and roles, as the superuser of WAREHOUSE_URL; the night's tasks then connect as roles
             for line in roles.apply().lines():
                 print(line, flush=True)
-            if args.simulate:
-                landing.mkdir(parents=True, exist_ok=True)
-                store = settings.data_dir() / "simulated-sources"
-                store.mkdir(exist_ok=True)
-                dtsen_url = simulated_dtsen_url()
-                simulate(landing, store, dtsen_url, args.run_date, args)
-                with simulated_servers(store, args.run_date, args.down, args.fail_rate) as sources:
-                    code, log_file = run_dag(args.run_date, landing, {**sources, "KONVERGENSI_DTSEN_URL": dtsen_url})
-            else:
-                code, log_file = run_dag(args.run_date, landing)
+            # the lease keeps a deployed DAG's run out meanwhile (and this night out of one): the DAG
+            # started below renews this lease instead of taking its own
+            lease_run = f"make_run__{args.run_date.isoformat()}__pid{os.getpid()}"
+            with night_lease.held(lease_run, f"make run {args.run_date}", night_lock_pid=lock_pid):
+                os.environ[night_lease.RUN_SETTING] = lease_run
+                if args.simulate:
+                    landing.mkdir(parents=True, exist_ok=True)
+                    store = settings.data_dir() / "simulated-sources"
+                    store.mkdir(exist_ok=True)
+                    dtsen_url = simulated_dtsen_url()
+                    simulate(landing, store, dtsen_url, args.run_date, args)
+                    with simulated_servers(store, args.run_date, args.down, args.fail_rate) as sources:
+                        code, log_file = run_dag(args.run_date, landing, {**sources, "KONVERGENSI_DTSEN_URL": dtsen_url})
+                else:
+                    code, log_file = run_dag(args.run_date, landing)
     except NightAlreadyRunning as busy:
         print(busy, file=sys.stderr)
         return EXIT_NIGHT_RUNNING

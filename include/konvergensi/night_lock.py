@@ -7,8 +7,10 @@ runner therefore holds this lock on a connection of its own from before the firs
 publish. The lock belongs to that session, so a night killed with `kill -9` (or a warehouse restart)
 releases it: the next night is never blocked by a dead one.
 
-Under Airflow the DAG's max_active_runs=1 keeps a deployment's runs apart; this lock also covers
-`airflow dags test` (make run) and a second deployment pointed at the same warehouse.
+A deployed Airflow night has no session held for the whole night: its tasks are separate
+processes. It takes the night lease instead (konvergensi.night_lease, a row in ops.night_lease),
+which `make run` and the fault runner also take, inside this lock, so that a `make run` night and a
+deployed DAG's run exclude each other too.
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ def _holder(connection: psycopg.Connection) -> str:
 
 
 @contextmanager
-def night_lock(run: str, *, wait_seconds: float = 0.0, url: str | None = None) -> Iterator[None]:
+def night_lock(run: str, *, wait_seconds: float = 0.0, url: str | None = None) -> Iterator[int]:
     """Hold the night lock while the block runs; raise NightAlreadyRunning when it stays taken.
+
+    Yields the server pid of the session holding the lock (konvergensi.night_lease records it).
 
     `run` names this night in pg_stat_activity (the run date or id), so the refused night can say
     which night it waited for. `wait_seconds` > 0 waits that long for the other night to end.
@@ -66,7 +70,7 @@ def night_lock(run: str, *, wait_seconds: float = 0.0, url: str | None = None) -
                 )
             time.sleep(1.0)
         try:
-            yield
+            yield connection.info.backend_pid
         finally:
             if not connection.closed:
                 connection.execute("select pg_advisory_unlock(%s)", (NIGHT_LOCK_KEY,))

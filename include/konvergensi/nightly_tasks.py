@@ -3,6 +3,9 @@
 The tasks connect as the least-privileged role that can do their work (docs/roles.md), never as the
 superuser of WAREHOUSE_URL: ingest and extract as konvergensi_loader, gate and publish as
 konvergensi_transformer (dbt too, through settings.dbt_env).
+
+Every task of the night renews the night lease when it starts (konvergensi.night_lease): the DAG's
+first task takes it, its teardown gives it back, and a task whose run lost it stops before it loads.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def ingest(run_id: str, landing_dir: str | None = None) -> dict[str, object]:
     """Load new and changed e-PPGBM exports; rejected files are reported, the rest still load."""
     from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
 
+    renew_night_lease(run_id)
     with roles.acting_as(roles.LOADER):
         configuration("eppgbm", run_id, landing_dir)
         return _file_summary("e-PPGBM", ingest_eppgbm(_landing(landing_dir), run_id))
@@ -77,11 +81,59 @@ def ingest_family_data(run_id: str, landing_dir: str | None = None) -> dict[str,
     """Load new and changed BKKBN family-data CSVs from <landing>/bkkbn/ (when BKKBN is configured)."""
     from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
 
+    renew_night_lease(run_id)
     with roles.acting_as(roles.LOADER):
         if configuration("bkkbn", run_id, landing_dir) is None:
             log.warning("bkkbn: not configured for this deployment, skipped (see docs/convergence-sources.md)")
             return {"source": "bkkbn", "status": "not_configured"}
         return _file_summary("BKKBN", ingest_bkkbn(_landing(landing_dir), run_id))
+
+
+def take_night_lease(run_id: str, what: str) -> dict[str, object]:
+    """The DAG's first task: take the night lease for this run (or renew the one `make run` holds).
+
+    Another live run's lease fails the task without retries (waiting up to
+    KONVERGENSI_NIGHT_LEASE_WAIT_SECONDS first): nothing downstream runs, nothing is loaded.
+    """
+    from konvergensi import night_lease
+
+    lease_run = night_lease.lease_run(run_id)
+    with roles.acting_as(roles.LOADER):
+        try:
+            if lease_run != run_id:  # make run took it for this run before starting the DAG
+                lease = night_lease.renew(lease_run)
+                if lease is None:
+                    raise night_lease.NightLeaseLost(f"the night lease of {lease_run} (make run) is gone: "
+                                                     f"run {run_id} did not start (nothing was loaded)")
+            else:
+                lease = night_lease.take(run_id, what, wait=settings.night_lease_wait_seconds())
+        except (night_lease.NightLeaseHeld, night_lease.NightLeaseLost) as refused:
+            raise _not_retried(refused) from refused
+    return {"run_id": lease.run_id, "holder": lease.holder, "taken_at": lease.taken_at.isoformat(),
+            "expires_at": lease.expires_at.isoformat()}
+
+
+def release_night_lease(run_id: str) -> dict[str, object]:
+    """The DAG's teardown: give the night lease back (a no-op when this run does not hold it)."""
+    from konvergensi import night_lease
+
+    lease_run = night_lease.lease_run(run_id)
+    if lease_run != run_id:
+        log.info("the night lease belongs to %s (make run), which releases it after the DAG", lease_run)
+        return {"released": False, "held_by": lease_run}
+    with roles.acting_as(roles.LOADER):
+        return {"released": night_lease.release(run_id)}
+
+
+def renew_night_lease(run_id: str) -> None:
+    """A task's heartbeat on start; raises NightLeaseLost (not retried) when another run holds the lease."""
+    from konvergensi import night_lease
+
+    with roles.acting_as(roles.LOADER):
+        try:
+            night_lease.renew(night_lease.lease_run(run_id))
+        except night_lease.NightLeaseLost as lost:
+            raise _not_retried(lost) from lost
 
 
 def _landing(landing_dir: str | None) -> Path:
@@ -112,6 +164,7 @@ def extract(source: str, run_id: str) -> dict[str, object]:
 
     if source not in PULLED_SOURCES:
         raise _not_retried(settings.ConfigurationError(f"{source!r} is not a pulled source ({', '.join(PULLED_SOURCES)})"))
+    renew_night_lease(run_id)
     with roles.acting_as(roles.LOADER):
         why = configuration(source, run_id)
     if why is None:
@@ -156,6 +209,7 @@ def gate(run_id: str, run_date: dt.date | None = None) -> dict[str, object]:
 
     from konvergensi.housekeeping import prune_gate_results
 
+    renew_night_lease(run_id)
     if run_date is not None:
         record_night(run_id, run_date)
     try:
@@ -173,6 +227,7 @@ def housekeeping(run_id: str) -> dict[str, str]:
     """Prune GX results, Data Docs and Airflow task logs to the last KONVERGENSI_KEEP_NIGHTS nights."""
     from konvergensi.housekeeping import prune_airflow_logs, prune_gate_results
 
+    renew_night_lease(run_id)
     return {result.what: result.line() for result in (prune_gate_results(), prune_airflow_logs(current_run=run_id))}
 
 
@@ -180,6 +235,7 @@ def publish(run_id: str) -> None:
     """Swap the audited marts into place in one transaction."""
     from konvergensi.publish import publish as publish_schema
 
+    renew_night_lease(run_id)
     with roles.acting_as(roles.TRANSFORMER):
         publish_schema(run_id)
 
@@ -193,6 +249,7 @@ def docs(run_id: str) -> dict[str, str | None]:
     """
     from konvergensi import docs_site
 
+    renew_night_lease(run_id)
     with roles.acting_as(roles.TRANSFORMER):
         site = docs_site.build()
     log.info("documentation of %s: %s", run_id, site.index)
@@ -218,6 +275,7 @@ def report(run_id: str) -> dict[str, str]:
     from konvergensi import browser
     from konvergensi.report import generate
 
+    renew_night_lease(run_id)
     try:
         result = generate()
     except browser.BrowserMissing as missing:

@@ -375,3 +375,20 @@ def xlsx_max_uncompressed_bytes() -> int:
 def keep_nights() -> int:
     """How many nights of GX validation results, Data Docs and Airflow task logs are kept."""
     return max(1, int(_number("KONVERGENSI_KEEP_NIGHTS", 30)))
+
+
+def night_lease_minutes() -> float:
+    """How long the night lease lives without a heartbeat (konvergensi.night_lease).
+
+    Far above the night's longest step (one `dbt build`, a few minutes at city scale): every task
+    renews the lease when it starts, so only a run that died stops renewing it.
+    """
+    minutes = _number("KONVERGENSI_NIGHT_LEASE_MINUTES", 120.0)
+    if minutes <= 0:
+        raise ConfigurationError("KONVERGENSI_NIGHT_LEASE_MINUTES must be more than 0 minutes")
+    return minutes
+
+
+def night_lease_wait_seconds() -> float:
+    """How long the DAG's take_night_lease waits for another run's lease (default 0: refuse at once)."""
+    return _number("KONVERGENSI_NIGHT_LEASE_WAIT_SECONDS", 0.0)

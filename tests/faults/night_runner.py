@@ -5,12 +5,13 @@
 The kill tests and the soak start this as a real process and kill it with `kill -9`. It calls the
 same functions the DAG's tasks call (include/konvergensi/nightly_tasks.py): the e-PPGBM and BKKBN
 loads, the five extracts, one `dbt build` (the same command Cosmos' watcher runs, as its own
-process), the GX gate and the publish — under the night lock (konvergensi.night_lock). What it
+process), the GX gate and the publish — under the night lock (konvergensi.night_lock) and the night
+lease (konvergensi.night_lease), as `make run` does. What it
 leaves out is Airflow's own machinery (task instances, retries, XCom), which `airflow dags test`
 costs about two minutes a night and which test_nightly_dag.py covers.
 
 Exit codes: 0 published; 1 a step failed (named on stderr); 3 the gate failed (nothing published);
-75 another night holds the lock (nothing done).
+75 another night holds the lock or the lease (nothing done).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from konvergensi import nightly_tasks, roles, settings
+from konvergensi import night_lease, nightly_tasks, roles, settings
 from konvergensi.night_lock import NightAlreadyRunning, night_lock
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -76,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another night's lock")
     args = parser.parse_args(argv)
     try:
-        with night_lock(args.run_id, wait_seconds=args.wait):
+        with night_lock(args.run_id, wait_seconds=args.wait) as lock_pid:
             roles.apply()  # migrations and roles, as the superuser of WAREHOUSE_URL (as make run does)
-            return night(args.run_id, args.landing_dir)
+            with night_lease.held(args.run_id, "fault runner", night_lock_pid=lock_pid):
+                return night(args.run_id, args.landing_dir)
     except NightAlreadyRunning as busy:
         print(busy, file=sys.stderr)
         return EXIT_LOCKED

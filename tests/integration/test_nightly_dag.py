@@ -2,14 +2,15 @@
 
 Every source takes part: e-PPGBM and BKKBN files in the landing directory, the DTSEN database, and
 the services API and public-works GeoJSON served over real HTTP by the source simulator (which now
-and then answers 5xx). One module-scoped warehouse goes through three nights:
+and then answers 5xx). One module-scoped warehouse goes through three nights and a refused run:
 1. a first night publishes the marts and the field teams' lists, although the services API fails
    its first requests (retried);
 2. the same night again with the services API down all night: the night still publishes, with
    services and pregnancies marked stale and their previous data, and every other mart is exactly
    night 1's (idempotent re-run);
 3. a bad batch (a puskesmas typed the year wrong: measurements in the future) fails the gate, the
-   run fails naming the check, and the marts of night 2 stay published.
+   run fails naming the check, and the marts of night 2 stay published;
+4. a run started while another night holds the night lease fails at its first task, loading nothing.
 Each night's dbt work is one `dbt build` (Cosmos watcher mode) with a task per dbt node reporting
 its result. Incremental pulls (only new and changed records) are tested per extractor in
 test_source_extracts.py; the gate's checks one by one on synthetic marts in test_gate_publish.py.
@@ -185,6 +186,7 @@ def test_first_night_publishes_every_source(city: dict, first_night: dict) -> No
     assert scalar(url, "select max(attempts) from ops.source_extracts where source = 'services'") > 1  # retried
     assert scalar(url, "select bool_and(success) from ops.gate_runs") is True
     assert scalar(url, "select count(*) from ops.publish_log") == 1
+    assert rows(url, "select run_id from ops.night_lease") == []  # released by the teardown task
     assert scalar(url, "select count(*) from marts.mart_convergence_scorecard where wilayah_level = 'kota'") > 0
     assert scalar(url, "select count(*) from restricted.case_followup_children") > 0
     assert scalar(url, "select bool_or(is_stale) from marts.mart_source_freshness") is False
@@ -270,7 +272,30 @@ def test_bad_batch_is_blocked_and_yesterdays_marts_stay(city: dict, night_with_s
     assert mart_state(url) == night_with_services_down["state"]
     assert rows(url, "select * from marts.mart_source_freshness order by 1") == freshness_before
     assert scalar(url, "select count(*) from ops.transform_runs") == 3
+    # the teardown gave the night lease back although the night failed, and the run stayed failed
+    assert rows(url, "select run_id from ops.night_lease") == []
+    assert "release_night_lease" in output
     from konvergensi.summary import night_summary
 
     with psycopg.connect(url) as connection:
         assert "Quality gate: FAILED" in night_summary(connection)
+
+
+def test_a_run_beside_another_nights_lease_is_refused_and_loads_nothing(city: dict) -> None:
+    """A backfill or a second deployment's run while another night holds the lease (this process holds it)."""
+    from konvergensi import night_lease
+
+    url = city["url"]
+    loads_before = rows(url, "select (select count(*) from ops.load_batches), (select count(*) from ops.source_extracts)")
+    night_lease.take("scheduled__2026-11-02", "another deployment's night", url=url)
+    try:
+        result = run_night(city)
+        assert rows(url, "select run_id from ops.night_lease") == [("scheduled__2026-11-02",)]
+    finally:
+        night_lease.release("scheduled__2026-11-02", url)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "night run scheduled__2026-11-02" in output and "did not start (nothing was loaded)" in output, failure_report(result)
+    # no task after the lease started, the teardown neither (it releases only a lease its run took)
+    assert re.findall(r"\[DAG TEST\] starting task_id=(\S+)", output) == ["take_night_lease"]
+    assert rows(url, "select (select count(*) from ops.load_batches), (select count(*) from ops.source_extracts)") == loads_before

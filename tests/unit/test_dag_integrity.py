@@ -38,11 +38,27 @@ def test_nightly_dag_shape(dagbag) -> None:
     assert gate_upstream and all(t.startswith("transform.") for t in gate_upstream)
     # the monthly report only after a publish (default trigger rule: a failed night makes no report)
     report = dag.get_task("report")
-    assert report.upstream_task_ids == {"publish_marts"} and not report.downstream_task_ids
+    assert report.upstream_task_ids == {"publish_marts"} and report.downstream_task_ids == {"release_night_lease"}
     assert report.trigger_rule == "all_success"
     docs = dag.get_task("build_docs")
-    assert docs.upstream_task_ids == {"publish_marts"} and not docs.downstream_task_ids
+    assert docs.upstream_task_ids == {"publish_marts"} and docs.downstream_task_ids == {"release_night_lease"}
     assert docs.trigger_rule == "all_success"
+
+
+def test_the_night_lease_is_taken_first_and_released_by_a_teardown(dagbag) -> None:
+    from konvergensi.nightly_tasks import PULLED_SOURCES
+
+    dag = dagbag.dags["konvergensi_nightly"]
+    take, release = dag.get_task("take_night_lease"), dag.get_task("release_night_lease")
+    assert take.is_setup and not take.upstream_task_ids and take.retries == 0
+    loads = {"ingest_eppgbm", "ingest_bkkbn", *(f"extract_{source}" for source in PULLED_SOURCES)}
+    assert take.downstream_task_ids == loads | {"housekeeping", "release_night_lease"}
+    # every other task waits for the lease
+    assert [t for t in dag.task_ids if t != "take_night_lease" and not dag.get_task(t).upstream_task_ids] == []
+    # runs however the night ended, after its last tasks, and does not turn a failed night's run green
+    assert release.is_teardown and release.trigger_rule == "all_done_setup_success" and not release.on_failure_fail_dagrun
+    assert release.upstream_task_ids == {"take_night_lease", "report", "build_docs", "housekeeping"}
+    assert not release.downstream_task_ids
 
 
 def test_every_source_loads_before_dbt(dagbag) -> None:
