@@ -39,6 +39,7 @@ def _holder(connection: psycopg.Connection) -> str:
         select a.application_name, a.pid, a.backend_start
         from pg_locks as l join pg_stat_activity as a on a.pid = l.pid
         where l.locktype = 'advisory' and l.granted and l.objid = %s and l.classid = 0
+          and l.database = (select oid from pg_database where datname = current_database())
         limit 1
         """,
         (NIGHT_LOCK_KEY,),

@@ -160,6 +160,14 @@ def postmaster_pid(pgdata: Path) -> int:
     return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
 
 
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a zombie only waits to be reaped: it holds nothing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -192,7 +200,14 @@ def test_warehouse_killed_and_restarted_mid_night(faults_city, clean_warehouse, 
             pass
     code = process.wait(timeout=harness.NIGHT_TIMEOUT)
     assert code != 0, "the night lost its warehouse: it must fail, not report success"
+    # PostgreSQL refuses to start while the pid in its lock files still exists, and a killed process
+    # lingers until it is reaped (measured under load: a second and more). Wait for that, then remove
+    # the data directory's and the socket's lock files, as a restart after a power cut finds them.
+    harness.wait_until(lambda: not any(alive(pid) for pid in (postmaster, *backends)),
+                       "the killed server's processes to be gone", timeout=60)
     (pgdata / "postmaster.pid").unlink(missing_ok=True)
+    for lock in pgdata.glob(".s.PGSQL.*.lock"):
+        lock.unlink(missing_ok=True)
     subprocess.run([sys.executable, "-m", "konvergensi.warehouse", "start"], check=True, stdout=subprocess.DEVNULL)
     with psycopg.connect(warehouse) as connection:
         connection.execute("select 1")
