@@ -54,18 +54,14 @@ with_references as (
     left join {{ ref('who_bmianthro') }} as bmi_for_age
         on bmi_for_age.sex = measurements.sex_code and bmi_for_age.age = measurements.age_days
         and measurements.age_days between 0 and 1826
-    left join {{ ref('who_wflanthro') }} as lower_length
-        on measurements.age_days between 0 and 730 and lower_length.sex = measurements.sex_code
-        and round(lower_length.length * 10) = floor(measurements.height_cm_adjusted * 10 + 1e-9)
-    left join {{ ref('who_wflanthro') }} as upper_length
-        on measurements.age_days between 0 and 730 and upper_length.sex = measurements.sex_code
-        and round(upper_length.length * 10) = floor(measurements.height_cm_adjusted * 10 + 1e-9) + 1
-    left join {{ ref('who_wfhanthro') }} as lower_height
-        on measurements.age_days between 731 and 1826 and lower_height.sex = measurements.sex_code
-        and round(lower_height.height * 10) = floor(measurements.height_cm_adjusted * 10 + 1e-9)
-    left join {{ ref('who_wfhanthro') }} as upper_height
-        on measurements.age_days between 731 and 1826 and upper_height.sex = measurements.sex_code
-        and round(upper_height.height * 10) = floor(measurements.height_cm_adjusted * 10 + 1e-9) + 1
+    {#- each neighbour row of weight-for-length (under 731 days) and of weight-for-height (from 731) -#}
+    {%- for table, stature, ages in [('who_wflanthro', 'length', '0 and 730'), ('who_wfhanthro', 'height', '731 and 1826')] %}
+    {%- for side, step in [('lower', ''), ('upper', ' + 1')] %}
+    left join {{ ref(table) }} as {{ side }}_{{ stature }}
+        on measurements.age_days between {{ ages }} and {{ side }}_{{ stature }}.sex = measurements.sex_code
+        and round({{ side }}_{{ stature }}.{{ stature }} * 10) = floor(measurements.height_cm_adjusted * 10 + 1e-9){{ step }}
+    {%- endfor %}
+    {%- endfor %}
 
 ),
 
