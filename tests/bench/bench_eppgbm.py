@@ -162,8 +162,11 @@ def naive_zscores(url: str) -> dict:
     """Time the naive SQL anchor on the same rows, and count the rows where it disagrees with the model."""
     environment = dict(os.environ, **dbt_env(url))
     project = PROJECT / "dbt_project"
-    subprocess.run([str(Path(sys.executable).parent / "dbt"), "compile", "--quiet", "--select", NAIVE_ANCHOR],
-                   check=True, cwd=project, env=environment)  # fmt: skip
+    # `dbt compile` of one node prints its SQL even with --quiet: kept quiet unless dbt fails
+    compiled = subprocess.run([str(Path(sys.executable).parent / "dbt"), "compile", "--quiet", "--select", NAIVE_ANCHOR],
+                              cwd=project, env=environment, capture_output=True, text=True)  # fmt: skip
+    if compiled.returncode != 0:
+        raise SystemExit(f"dbt compile of {NAIVE_ANCHOR} failed:\n{compiled.stdout}{compiled.stderr}")
     statement = next((project / "target" / "compiled").rglob(f"{NAIVE_ANCHOR}.sql")).read_text()
     differs = " or ".join(f"abs(coalesce(a.{c}, 1e9) - coalesce(m.{c}, 1e9)) > 1e-9" for c in SCORED)
     with psycopg.connect(url, autocommit=True) as connection:
