@@ -360,6 +360,9 @@ class Soak:
             with SourceServer(store, token=harness.TOKEN, seed=3) as server:
                 city = harness.City(self.root, landing, store, dtsen_url, server.services_url, server.pupr_url)
                 pending_rename: tuple[Path, bytes] | None = None
+                # Tonight's landed files that were rejected while an earlier version of them stays loaded:
+                # the rebuild's inputs are the versions the warehouse accepted (path → content).
+                accepted: dict[Path, bytes] = {}
                 missed: list[Night] = []
                 for number in range(1, nights + 1):
                     night = Night(number, START + dt.timedelta(days=number - 1))
@@ -384,6 +387,8 @@ class Soak:
                         csvs = tonight or sorted(landing.glob("eppgbm_*.csv"))
                         if csvs:
                             pending_rename = (csvs[0], csvs[0].read_bytes())
+                            if not tonight:  # an export loaded on an earlier night: that version stays loaded
+                                accepted[csvs[0]] = pending_rename[1]
                             night.events.append(f"weight column renamed to 'Berat Timbang' in {rename_weight_column(csvs[0])}")
                     down = [system for system, days in (("services", self.plan.services_down),
                                                         ("pupr", self.plan.pupr_down)) if number in days]
@@ -420,6 +425,7 @@ class Soak:
                         with _scratch_database(self.server_url) as fresh:
                             copy_snapshot_history(url, fresh)
                             code, output = harness.run_night(city, fresh, f"rebuild__{night.run_date}", "rebuild",
+                                                             landing=self.accepted_landing(landing, accepted),
                                                              **self.env_extra())
                             if code != 0:
                                 night.rebuild_equal = f"rebuild failed (exit {code})"
@@ -434,11 +440,25 @@ class Soak:
                                 night.problems += diff
                     elif compare:
                         night.rebuild_equal = "n/a (source down / not published)"
+                    accepted.clear()
                     night.problems += harness.consistency_problems(url) if night.published.startswith("yes") else []
                     night.problems += snapshot_drift(url) if night.exit_code in (0, 3) else []
                     self.results.append(night)
                     say(self.row(night))
         return self.results
+
+    def accepted_landing(self, landing: Path, accepted: dict[Path, bytes]) -> Path:
+        """The landing directory as the warehouse accepted it: `landing` itself, or a copy in which each
+        rejected re-send is the version loaded before (a broken re-send of an old export leaves that
+        version's rows in place, as it should; a rebuild from the broken file alone would lack them)."""
+        if not accepted:
+            return landing
+        copy = self.root / "landing-accepted"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(landing, copy)
+        for path, content in accepted.items():
+            (copy / path.relative_to(landing)).write_bytes(content)
+        return copy
 
     def one_night(self, city: harness.City, url: str, night: Night, down: tuple[str, ...]) -> None:
         run_id = f"soak__{night.run_date}"
