@@ -205,10 +205,10 @@ def snapshot_drift(url: str) -> list[str]:
     reason snap_households checks all columns): this finds that without a rebuild."""
     from psycopg import sql as q
 
+    from konvergensi.fingerprints import compared_columns
+
     with psycopg.connect(url) as connection:
-        columns = [name for (name,) in connection.execute(
-            "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 and not attisdropped "
-            "order by attnum", (SNAPSHOT_SOURCE,)).fetchall()]
+        columns = compared_columns(connection, SNAPSHOT_SOURCE)
         listed = q.SQL(", ").join(map(q.Identifier, columns))
         source, snapshot = (q.Identifier(*name.split(".")) for name in (SNAPSHOT_SOURCE, SNAPSHOT))
         only_source, only_snapshot = connection.execute(q.SQL(
