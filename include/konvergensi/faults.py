@@ -34,7 +34,10 @@ def pause_point(step: str) -> None:
         time.sleep(PAUSE_SECONDS)
         return
     path = Path(marker)
-    path.write_text(f"{os.getpid()} {step}\n", encoding="utf-8")
+    # Written aside and renamed, so a watcher that sees the marker also sees its content.
+    pending = path.with_name(path.name + ".pending")
+    pending.write_text(f"{os.getpid()} {step}\n", encoding="utf-8")
+    pending.replace(path)
     deadline = time.monotonic() + PAUSE_SECONDS
     while path.exists() and time.monotonic() < deadline:  # the test removes the marker to let the night go on
         time.sleep(0.1)
