@@ -8,10 +8,13 @@ does before its first night, so that the pipeline can connect as the loader and 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
@@ -44,6 +47,22 @@ def server_url() -> str:
 
 
 @contextmanager
+def roles_held(server_url: str) -> Iterator[None]:
+    """While held, no other test process applies the roles on this server (make test runs two workers).
+
+    Roles belong to the server, not a database: a test that gives a role an extra privilege to see
+    `roles.apply` take it back must not have another worker's apply take it back first.
+    """
+    port = urlparse(server_url).port or 5432
+    with open(Path(tempfile.gettempdir()) / f"konvergensi-test-roles-{port}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
 def _scratch_database(server_url: str) -> Iterator[str]:
     """A new, empty database beside the warehouse, dropped afterwards."""
     name = f"konvergensi_test_{secrets.token_hex(4)}"
@@ -51,7 +70,8 @@ def _scratch_database(server_url: str) -> Iterator[str]:
         admin.execute(f'create database "{name}"')
     try:
         url = _with_database(server_url, name)
-        roles.apply(url)
+        with roles_held(server_url):
+            roles.apply(url)
         yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:

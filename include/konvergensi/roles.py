@@ -35,6 +35,7 @@ import os
 import re
 import secrets
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ import psycopg
 from psycopg import sql
 
 from konvergensi import db, settings
+
+# how often apply runs again after colliding with another database's apply on a role (see apply)
+CONCURRENT_ATTEMPTS = 5
 
 LOADER = "konvergensi_loader"
 TRANSFORMER = "konvergensi_transformer"
@@ -216,7 +220,22 @@ def apply(url: str | None = None) -> ApplyReport:
 
     Run as a superuser (or the database owner with CREATEROLE). Runs the migrations first, since the
     grants cover the tables they create. One transaction: a failure changes nothing.
+
+    Roles belong to the server, not the database, and the advisory lock only serialises applies to the
+    same database: two databases of one server applied at the same moment can collide on a role's row
+    ("tuple concurrently updated"). That transaction then changed nothing, so it is simply run again.
     """
+    for attempt in range(1, CONCURRENT_ATTEMPTS + 1):
+        try:
+            return _apply_once(url)
+        except psycopg.errors.InternalError_ as error:
+            if "tuple concurrently updated" not in str(error) or attempt == CONCURRENT_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _apply_once(url: str | None) -> ApplyReport:
     with db.connect(url) as conn:
         db.ensure_schema(conn)
         with conn.transaction():

@@ -27,6 +27,7 @@ from openpyxl import Workbook
 from konvergensi import roles
 from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
 from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
+from tests.conftest import roles_held
 
 pytestmark = pytest.mark.integration
 
@@ -387,7 +388,8 @@ def template_database(server_url: str) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
     try:
-        roles.apply(_url(server_url, name))
+        with roles_held(server_url):
+            roles.apply(_url(server_url, name))
         yield name
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from konvergensi import roles
+from tests.conftest import roles_held
 
 pytestmark = pytest.mark.integration
 
@@ -106,6 +107,7 @@ def test_apply_takes_back_what_someone_granted_public(fresh_database_url: str, s
         conn.execute(f'grant connect, temporary on database "{database}" to public')
     assert _database_acl(url)["PUBLIC"] == {"CONNECT", "TEMPORARY"}
     assert _try(_login_url(url, stranger[0], stranger[2])) == "connect+temp"
-    roles.apply(url)
+    with roles_held(url):
+        roles.apply(url)
     assert "PUBLIC" not in _database_acl(url)
     assert _try(_login_url(url, stranger[0], stranger[2])) == "no connect"

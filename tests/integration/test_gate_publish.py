@@ -33,6 +33,7 @@ from _gate_fixtures import (
     scalar,
     schema_exists,
 )
+from tests.conftest import roles_held
 
 AUDIT = "marts_audit"
 PUBLISHED = "marts"
@@ -50,7 +51,8 @@ def gate_database(server_url: str) -> Iterator[str]:
         admin.execute(f'create database "{name}"')
     url = urlunparse(urlparse(server_url)._replace(path=f"/{name}"))
     try:
-        roles.apply(url)
+        with roles_held(url):
+            roles.apply(url)
         yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:

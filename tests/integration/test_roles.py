@@ -27,6 +27,7 @@ from konvergensi import publish as publishing
 from konvergensi import roles
 
 from _gate_fixtures import load_marts
+from tests.conftest import roles_held
 
 pytestmark = pytest.mark.integration
 
@@ -270,14 +271,16 @@ def test_each_caseworker_sees_only_the_rows_of_its_area_and_without_an_area_none
 
 def test_apply_corrects_a_role_given_extra_privileges_and_changes_nothing_when_run_again(night: dict) -> None:
     url, bi = night["url"], night["urls"][roles.BI]
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("grant usage on schema raw to konvergensi_bi")
-        conn.execute("grant select on raw.eppgbm_measurements to konvergensi_bi")
-        conn.execute("grant konvergensi_caseworker to konvergensi_bi")
-        conn.execute("alter role konvergensi_bi createdb")
-    assert count(bi, "select count(*) from raw.eppgbm_measurements") == 0  # readable now
+    # the membership and the attribute belong to the server: no other test process may correct them first
+    with roles_held(url):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("grant usage on schema raw to konvergensi_bi")
+            conn.execute("grant select on raw.eppgbm_measurements to konvergensi_bi")
+            conn.execute("grant konvergensi_caseworker to konvergensi_bi")
+            conn.execute("alter role konvergensi_bi createdb")
+        assert count(bi, "select count(*) from raw.eppgbm_measurements") == 0  # readable now
 
-    report = roles.apply(url)
+        report = roles.apply(url)
 
     corrections = "\n".join(report.corrections)
     assert "SELECT on table raw.eppgbm_measurements from konvergensi_bi" in corrections
@@ -400,3 +403,38 @@ def test_nightly_tasks_connect_as_the_loader_and_the_transformer(night: dict, mo
             db.ensure_schema(conn)
     finally:
         roles.apply(night["url"])
+
+
+def test_applies_to_several_databases_at_once_all_succeed(server_url: str) -> None:
+    """Roles belong to the server: applies to different databases at the same moment touch the same
+    role rows (the per-database advisory lock does not serialise them), and each must still succeed."""
+    import threading
+
+    from tests.conftest import _with_database
+
+    names = [f"konvergensi_test_{secrets.token_hex(4)}" for _ in range(4)]
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'create database "{name}"')
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(names))
+
+    def apply_to(name: str) -> None:
+        start.wait()
+        try:
+            for _ in range(3):
+                roles.apply(_with_database(server_url, name))
+        except BaseException as error:  # noqa: BLE001 - reported below, with the database
+            failures.append(error)
+
+    try:
+        threads = [threading.Thread(target=apply_to, args=(name,)) for name in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+        assert failures == []
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f'drop database if exists "{name}" with (force)')
