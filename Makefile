@@ -120,8 +120,11 @@ browser:
 report: setup browser
 	@$(WITH_WAREHOUSE) $(PY) -m konvergensi.report $(if $(filter command line environment,$(origin RUN_DATE)),--run-date $(RUN_DATE))
 
+# Test files are shared out to TEST_WORKERS processes (pytest-xdist), a whole file to one worker so that
+# its module fixtures (a city, a deployment) are built once; TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 test: setup browser superset-venv
-	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" --durations=15 $(or $(TESTS),tests)
+	@$(WITH_WAREHOUSE) $(PY) -m pytest -m "unit or integration" $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) --durations=15 $(or $(TESTS),tests)
 
 test-unit: setup
 	@$(PY) -m pytest -m unit tests
