@@ -1,4 +1,4 @@
-{# The kelurahan, kecamatan and city (dim_wilayah), to name the codes of the analyst marts. #}
+{# The kelurahan, kecamatan, kab/kota and province (dim_wilayah), to name the codes of the analyst marts. #}
 
 select
     kelurahan_code,
@@ -7,6 +7,9 @@ select
     kecamatan_name,
     city_code,
     city_name,
+    kab_kota_type,
+    province_code,
+    province_name,
     name_variants,
     is_unknown
 from {{ ref('dim_wilayah') }}

@@ -1,5 +1,5 @@
 {#
-    Kelurahan of Kota Pekalongan with kecamatan and city, plus the 'UNKNOWN' member that takes every
+    Kelurahan of Kota Pekalongan with kecamatan, kab/kota and province, plus the 'UNKNOWN' member that takes every
     measurement whose kelurahan name matches neither a canonical name nor an alias. name_variants lists
     the aliases and the spellings seen in the data; for UNKNOWN it lists the unmatched names, which is
     the work list for ref_kelurahan_alias.csv.
@@ -8,6 +8,12 @@
 with kelurahan as (
 
     select * from {{ ref('stg_reference__kelurahan') }}
+
+),
+
+kabupaten_kota as (
+
+    select * from {{ ref('stg_reference__kabupaten_kota') }}
 
 ),
 
@@ -66,9 +72,14 @@ known_kelurahan as (
         kelurahan.kecamatan_name,
         kelurahan.city_code,
         kelurahan.city_name,
+        kabupaten_kota.kab_kota_type,
+        kabupaten_kota.province_code,
+        kabupaten_kota.province_name,
         variants_per_kelurahan.name_variants,
         false as is_unknown
     from kelurahan
+    inner join kabupaten_kota
+        on kabupaten_kota.kab_kota_code = kelurahan.city_code
     left join variants_per_kelurahan
         on variants_per_kelurahan.kelurahan_code = kelurahan.kelurahan_code
 
@@ -83,9 +94,14 @@ unknown_kelurahan as (
         'UNKNOWN' as kecamatan_name,
         city.city_code,
         city.city_name,
+        kabupaten_kota.kab_kota_type,
+        kabupaten_kota.province_code,
+        kabupaten_kota.province_name,
         variants_per_kelurahan.name_variants,
         true as is_unknown
     from city
+    inner join kabupaten_kota
+        on kabupaten_kota.kab_kota_code = city.city_code
     left join variants_per_kelurahan
         on variants_per_kelurahan.kelurahan_code = 'UNKNOWN'
 

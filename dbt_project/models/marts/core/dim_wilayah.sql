@@ -1,3 +1,3 @@
-{# Kelurahan with kecamatan and city, plus the UNKNOWN member: int_wilayah, published. #}
+{# Kelurahan with kecamatan, kab/kota and province, plus the UNKNOWN member: int_wilayah, published. #}
 
 select * from {{ ref('int_wilayah') }}
