@@ -42,7 +42,7 @@ export SUPERSET_VENV
 SUPERSET_PORT ?= 8088
 export SUPERSET_PORT
 
-.PHONY: help setup run airflow bi superset-venv browser test test-unit bench faults soak psql backup restore stop clean gate-rules export-aksi docs analyst-guide report
+.PHONY: help setup run airflow bi superset-venv browser test test-unit bench bench-province faults soak psql backup restore stop clean gate-rules export-aksi docs analyst-guide report
 
 help:
 	@echo "make run [LANDING_DIR=dir] [RUN_DATE=yyyy-mm-dd]  one nightly run end to end (simulated sources unless LANDING_DIR)"
@@ -54,6 +54,7 @@ help:
 	@echo "make test                                         unit and integration tests"
 	@echo "make bench [N=1000000] [BENCH_CHILDREN=23000]     ingestion and z-score throughput; an incremental convergence night;"
 	@echo "           [LINKAGE_CHILDREN=23000 LINKAGE_MONTHS=12]  the family linkage's precision and recall against the truth"
+	@echo "make bench-province [PROVINCE_CHILDREN=2500000]  a month of weighings for the 35 kab/kota of Jawa Tengah as one night"
 	@echo "make faults                                       kill -9 tests, two nights at once, the 5-night soak (not in make test)"
 	@echo "make soak [NIGHTS=30] [REBUILD=every|end] [SOAK_CHILDREN=300] nights of corrections, outages, a backfill, a renamed column: per-night table"
 	@echo "make psql [SQL='select …']                        psql on the warehouse"
@@ -147,6 +148,10 @@ bench: setup
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_eppgbm.py --rows $(N)
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_convergence.py --children $(BENCH_CHILDREN) --months $(BENCH_MONTHS)
 	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_linkage.py --children $(LINKAGE_CHILDREN) --months $(LINKAGE_MONTHS)
+
+PROVINCE_CHILDREN ?= 2500000
+bench-province: setup
+	@$(WITH_WAREHOUSE) $(PY) tests/bench/bench_province.py --children $(PROVINCE_CHILDREN)
 
 # Kill tests and two nights at once (tests/faults/): real night processes killed with kill -9, and the
 # embedded PostgreSQL itself killed and restarted, so they run against the embedded server only.

@@ -101,9 +101,10 @@ class RowBuilder:
 
     def __init__(
         self, puskesmas: Puskesmas, style: PuskesmasStyle, month: MonthContext, rng: random.Random,
-        force_2025_layout: bool = False,
+        force_2025_layout: bool = False, city: str = CITY,
     ) -> None:
         self._style = style
+        self._city = city
         self._month = month
         self._rng = rng
         self.new_layout = force_2025_layout or uses_2025_layout(month.year, month.month)
@@ -162,7 +163,7 @@ class RowBuilder:
         row: list[object] = [
             child.nik, name, "L" if child.boy else "P", format_date(birth),
             child.birth_weight if has_birth_record else None, child.birth_length if has_birth_record else None,
-            parent, PROVINCE, CITY, kecamatan, self._puskesmas_name, kelurahan.name,
+            parent, PROVINCE, self._city, kecamatan, self._puskesmas_name, kelurahan.name,
             self._posyandu_name(family.posyandu), f"{family.rt:03d}", f"{family.rw:03d}", street,
             age_text(birth, measured), format_date(measured), self._month_name,
             m.weight_kg, m.height_cm, STANDING if m.standing else LYING, m.muac_cm,

@@ -26,7 +26,7 @@ from konvergensi_simulator.dirt import (
     DirtInjector,
     DirtRates,
 )
-from konvergensi_simulator.eppgbm import HEADERS_2025, PuskesmasStyle, RowBuilder
+from konvergensi_simulator.eppgbm import CITY, HEADERS_2025, PuskesmasStyle, RowBuilder
 from konvergensi_simulator.growth import KelurahanGrowth, kelurahan_growth
 from konvergensi_simulator.measurement import Measurement, Measurer, MonthContext
 from konvergensi_simulator.population import Child, Population
@@ -419,18 +419,22 @@ def write_truth(truth: dict, path: str | Path, landing_dir: str | Path) -> None:
     target.write_text(json.dumps(truth, indent=1, sort_keys=False) + "\n", encoding="utf-8")
 
 
-def write_bench_csv(path: str | Path, rows: int, seed: int = 42, *, progress: bool = False) -> dict:
+def write_bench_csv(path: str | Path, rows: int, seed: int = 42, *, progress: bool = False, months: int = 12,
+                    city: str = CITY) -> dict:
     """Write exactly ``rows`` data rows in the 2025 column layout to one comma CSV, streaming.
 
     Values are realistic (same model as the exports) with half the default dirt; the population is
-    sized so that about a year of months fills the file, capped so that memory stays modest.
+    sized so that about ``months`` months fill the file, capped so that memory stays modest. ``city``
+    is the export's Kab/Kota cell (the province bench writes one file per kabupaten or kota).
     """
     if rows < 0:
         raise ValueError("rows must be >= 0")
+    if months < 1:
+        raise ValueError("months must be >= 1")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     reference = load_reference()
-    children = min(max(math.ceil(rows / 12 / 0.8), 500), 400_000)
+    children = min(max(math.ceil(rows / months / 0.8), 500), 400_000)
     sim = Simulation(reference, seed=seed, children=children, dirt=DirtRates().scaled(0.5))
     writer = CsvRowWriter(target, HEADERS_2025, semicolon=False)
     stats = FileStats("all", "bench", "csv_comma")
@@ -441,7 +445,7 @@ def write_bench_csv(path: str | Path, rows: int, seed: int = 42, *, progress: bo
             context = sim.begin_month(year, month)
             for puskesmas in reference.puskesmas:
                 builder = RowBuilder(
-                    puskesmas, sim.styles[puskesmas.code], context, sim.service_rng, force_2025_layout=True,
+                    puskesmas, sim.styles[puskesmas.code], context, sim.service_rng, force_2025_layout=True, city=city,
                 )
                 sim.month_rows(puskesmas, context, stats, writer, builder, comma_file=True, row_limit=rows)
             _progress(progress, f"bench {year:04d}-{month:02d}: {stats.rows:,} rows")

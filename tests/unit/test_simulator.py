@@ -364,6 +364,19 @@ def test_bench_csv_has_exact_rows_in_the_2025_layout(tmp_path: Path) -> None:
     assert all(len(line) == len(lines[0]) for line in lines)
 
 
+def test_bench_csv_of_one_month_for_another_kab_kota(tmp_path: Path) -> None:
+    """The province bench: one month of weighings per export, its kab/kota named in the Kab/Kota column."""
+    path = tmp_path / "bench.csv"
+    summary = write_bench_csv(path, 2000, seed=9, months=1, city="KABUPATEN CILACAP")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == summary["rows"] == 2000
+    assert {row["Kab/Kota"] for row in rows} == {"KABUPATEN CILACAP"}
+    assert {row["Bulan Pengukuran"] for row in rows} == {"Januari"}
+    with pytest.raises(ValueError):
+        write_bench_csv(tmp_path / "none.csv", 10, months=0)
+
+
 def test_truth_file_is_refused_inside_the_landing_dir(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_truth({}, tmp_path / "landing" / "truth.json", tmp_path / "landing")
