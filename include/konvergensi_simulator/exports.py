@@ -8,6 +8,7 @@ few rows that are emitted late (duplicates and second measurements that land at 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -419,13 +420,29 @@ def write_truth(truth: dict, path: str | Path, landing_dir: str | Path) -> None:
     target.write_text(json.dumps(truth, indent=1, sort_keys=False) + "\n", encoding="utf-8")
 
 
+class _BothWriters:
+    """The same rows to two writers (the bench's CSV and its .xlsx of the same rows)."""
+
+    def __init__(self, *writers: RowWriter) -> None:
+        self._writers = writers
+
+    def write_row(self, row: list[object]) -> None:
+        for writer in self._writers:
+            writer.write_row(row)
+
+    def close(self) -> None:
+        for writer in self._writers:
+            writer.close()
+
+
 def write_bench_csv(path: str | Path, rows: int, seed: int = 42, *, progress: bool = False, months: int = 12,
-                    city: str = CITY) -> dict:
+                    city: str = CITY, xlsx_path: str | Path | None = None) -> dict:
     """Write exactly ``rows`` data rows in the 2025 column layout to one comma CSV, streaming.
 
     Values are realistic (same model as the exports) with half the default dirt; the population is
     sized so that about ``months`` months fill the file, capped so that memory stays modest. ``city``
-    is the export's Kab/Kota cell (the province bench writes one file per kabupaten or kota).
+    is the export's Kab/Kota cell (the province bench writes one file per kabupaten or kota). With
+    ``xlsx_path``, the same rows also go to an .xlsx workbook, with typed cells as the exports have.
     """
     if rows < 0:
         raise ValueError("rows must be >= 0")
@@ -436,8 +453,14 @@ def write_bench_csv(path: str | Path, rows: int, seed: int = 42, *, progress: bo
     reference = load_reference()
     children = min(max(math.ceil(rows / months / 0.8), 500), 400_000)
     sim = Simulation(reference, seed=seed, children=children, dirt=DirtRates().scaled(0.5))
-    writer = CsvRowWriter(target, HEADERS_2025, semicolon=False)
+    writer: RowWriter = CsvRowWriter(target, HEADERS_2025, semicolon=False)
+    pool = None
+    if xlsx_path is not None:
+        Path(xlsx_path).parent.mkdir(parents=True, exist_ok=True)
+        pool = XlsxWorkerPool.start(1)  # xlsxwriter in a helper process, beside the generator
+        writer = _BothWriters(writer, open_writer("xlsx", Path(xlsx_path), HEADERS_2025, xlsx_pool=pool))
     stats = FileStats("all", "bench", "csv_comma")
+    finished = False
     try:
         for year, month in _months_from(2025, 1):
             if stats.rows >= rows:
@@ -449,8 +472,16 @@ def write_bench_csv(path: str | Path, rows: int, seed: int = 42, *, progress: bo
                 )
                 sim.month_rows(puskesmas, context, stats, writer, builder, comma_file=True, row_limit=rows)
             _progress(progress, f"bench {year:04d}-{month:02d}: {stats.rows:,} rows")
-    finally:
         writer.close()
+        if pool is not None:
+            pool.finish()
+        finished = True
+    finally:
+        if not finished:
+            if pool is not None:
+                pool.abandon()
+            with contextlib.suppress(Exception):
+                writer.close()
     return {"path": str(target), "rows": stats.rows, "children": children, "dirt": dict(stats.dirt)}
 
 
