@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from konvergensi.ingest.eppgbm_columns import HeaderError, map_headers
+from konvergensi.ingest.xlsx_sheet import sheet_values
 from konvergensi.settings import max_file_bytes, xlsx_max_uncompressed_bytes
 
 HEADER_SEARCH_ROWS = 10
@@ -234,6 +235,8 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
 
     Formulas give the value Excel last computed (a workbook saved without computed values gives
     empty cells). A merged range shows its value in every cell it covers, as a person sees it.
+    openpyxl opens the workbook (sheets, visibility, shared strings, date styles); the sheet's values
+    are read by xlsx_sheet, several times faster than openpyxl's own rows and the same values.
     """
     from openpyxl import load_workbook
 
@@ -248,7 +251,12 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
             raise UnreadableFile("the workbook has no visible sheet")
         sheet = visible[0]
         merged = _merged_ranges(path, sheet)
-        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        values = sheet_values(
+            workbook._archive, sheet._worksheet_path, shared_strings=sheet._shared_strings,
+            date_styles=workbook._date_formats, duration_styles=workbook._timedelta_formats, epoch=workbook.epoch,
+            max_column=sheet.max_column, max_row=sheet.max_row,
+        )  # fmt: skip
+        rows = enumerate(values, start=1)
         if merged:
             rows = _fill_merged(rows, merged)
         for row_number, row in rows:
