@@ -66,6 +66,24 @@ def with_database(url: str, name: str) -> str:
     return urlunparse(urlparse(url)._replace(path=f"/{name}"))
 
 
+def create_bench_database(prefix: str) -> tuple[str, str, str]:
+    """A throwaway database on the warehouse's server, with the roles applied: (server URL, name, URL)."""
+    # It needs a pseudonym key; a real one from the environment is left alone.
+    os.environ.setdefault("KONVERGENSI_PSEUDONYM_KEY", secrets.token_hex(32))
+    server = os.environ["WAREHOUSE_URL"]
+    database = f"{prefix}_{secrets.token_hex(3)}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'create database "{database}"')
+    url = with_database(server, database)
+    roles.apply(url)  # dbt connects as the transformer role
+    return server, database, url
+
+
+def drop_bench_database(server: str, database: str) -> None:
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{database}" with (force)')
+
+
 def make_csv(path: Path, rows: int, xlsx_path: Path | None = None) -> None:
     """The bench's input; with `xlsx_path`, the same rows as an .xlsx workbook too."""
     from konvergensi_simulator import write_bench_csv
@@ -241,14 +259,7 @@ def main() -> int:
                              " written beside for the ratio; 0: no .xlsx run)")
     args = parser.parse_args()
     xlsx_rows = args.rows if args.xlsx_rows is None else min(args.xlsx_rows, args.rows)
-    # The throwaway bench database needs a pseudonym key; a real one from the environment is left alone.
-    os.environ.setdefault("KONVERGENSI_PSEUDONYM_KEY", secrets.token_hex(32))
-    server = os.environ["WAREHOUSE_URL"]
-    database = f"konvergensi_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'create database "{database}"')
-    url = with_database(server, database)
-    roles.apply(url)  # dbt connects as the transformer role
+    server, database, url = create_bench_database("konvergensi_bench")
     results: list[tuple[object, ...]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="kv-bench-", dir="/tmp") as work:
@@ -333,8 +344,7 @@ def main() -> int:
             print()
             print(explanation)
     finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{database}" with (force)')
+        drop_bench_database(server, database)
     return 0
 
 

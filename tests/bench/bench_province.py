@@ -26,7 +26,6 @@ import argparse
 import csv
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -34,16 +33,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import psycopg
-
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT / "include"))
 sys.path.insert(0, str(PROJECT))
 
-from konvergensi import roles  # noqa: E402
 from konvergensi.settings import REFERENCE_SEEDS_DIR, dbt_env  # noqa: E402
 from konvergensi.summary import table  # noqa: E402
-from tests.bench.bench_eppgbm import ZSCORE_MODEL, ingest, with_database, zscores  # noqa: E402
+from tests.bench.bench_eppgbm import ZSCORE_MODEL, create_bench_database, drop_bench_database, ingest, zscores  # noqa: E402
 
 # The simulator weighs about this share of its children in a month (write_bench_csv sizes its
 # population from it), so a month of rows is this share of the children.
@@ -127,13 +123,7 @@ def main() -> int:
     kab_kota = regions(args.province)
     children_each = args.children // len(kab_kota)
     rows_each = max(int(children_each * MONTHLY_WEIGHED_SHARE), 1)
-    os.environ.setdefault("KONVERGENSI_PSEUDONYM_KEY", secrets.token_hex(32))  # a throwaway key for a throwaway database
-    server = os.environ["WAREHOUSE_URL"]
-    database = f"konvergensi_province_{secrets.token_hex(3)}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'create database "{database}"')
-    url = with_database(server, database)
-    roles.apply(url)
+    server, database, url = create_bench_database("konvergensi_province")
     try:
         with tempfile.TemporaryDirectory(prefix="kv-province-", dir="/tmp") as work:
             landing = Path(work)
@@ -174,8 +164,7 @@ def main() -> int:
         print("Not measured here: PostgreSQL's own memory; the convergence sources at province scale; marts per "
               "kab/kota (every export carries Kota Pekalongan's kelurahan: issue 9, part 4).")
     finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{database}" with (force)')
+        drop_bench_database(server, database)
     return 0
 
 
