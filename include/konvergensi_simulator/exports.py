@@ -458,7 +458,8 @@ def write_bench_csv(path: str | Path, rows: int, seed: int = 42, *, progress: bo
     if xlsx_path is not None:
         Path(xlsx_path).parent.mkdir(parents=True, exist_ok=True)
         pool = XlsxWorkerPool.start(1)  # xlsxwriter in a helper process, beside the generator
-        writer = _BothWriters(writer, open_writer("xlsx", Path(xlsx_path), HEADERS_2025, xlsx_pool=pool))
+        # ZIP64: a million rows are more than 2 GB of sheet XML
+        writer = _BothWriters(writer, open_writer("xlsx", Path(xlsx_path), HEADERS_2025, xlsx_pool=pool, zip64=True))
     stats = FileStats("all", "bench", "csv_comma")
     finished = False
     try:

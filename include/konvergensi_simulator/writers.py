@@ -128,10 +128,12 @@ class HtmlXlsRowWriter:
 class XlsxRowWriter:
     """xlsxwriter in constant-memory mode; document dates fixed so that the bytes are reproducible."""
 
-    def __init__(self, path: Path, headers: tuple[str, ...]) -> None:
+    def __init__(self, path: Path, headers: tuple[str, ...], zip64: bool = False) -> None:
         self._path = path
         self._temp = _temporary(path)
         self._book = xlsxwriter.Workbook(str(self._temp), {"constant_memory": True})
+        if zip64:  # a sheet of more than 2 GB of XML (the bench's million rows)
+            self._book.use_zip64()
         self._book.set_properties({"created": FIXED_DOCUMENT_DATE, "author": "e-PPGBM", "title": "Data Balita"})
         self._sheet = self._book.add_worksheet("Sheet1")
         self._row = 0
@@ -167,7 +169,7 @@ def _xlsx_worker_main(connection: Connection) -> None:
             message = connection.recv()
             command = message[0]
             if command == "open":
-                writer = XlsxRowWriter(Path(message[1]), message[2])
+                writer = XlsxRowWriter(Path(message[1]), message[2], *message[3:])
             elif command == "rows":
                 assert writer is not None
                 for row in message[1]:
@@ -290,10 +292,10 @@ class XlsxWorkerPool:
 class BackgroundXlsxRowWriter:
     """Forwards rows in batches to an :class:`XlsxWorker`; the file is complete after ``finish()``."""
 
-    def __init__(self, worker: XlsxWorker, path: Path, headers: tuple[str, ...]) -> None:
+    def __init__(self, worker: XlsxWorker, path: Path, headers: tuple[str, ...], zip64: bool = False) -> None:
         self._worker = worker
         self._batch: list[list[object]] = []
-        worker.send(("open", str(path), headers))
+        worker.send(("open", str(path), headers, zip64))
 
     def write_row(self, row: list[object]) -> None:
         self._batch.append(row)
@@ -310,12 +312,12 @@ class BackgroundXlsxRowWriter:
 
 def open_writer(
     fmt: str, path: Path, headers: tuple[str, ...], html_header_th: bool = True,
-    xlsx_pool: XlsxWorkerPool | None = None,
+    xlsx_pool: XlsxWorkerPool | None = None, zip64: bool = False,
 ) -> RowWriter:
     if fmt == "xlsx":
         if xlsx_pool is not None:
-            return BackgroundXlsxRowWriter(xlsx_pool.next_worker(), path, headers)
-        return XlsxRowWriter(path, headers)
+            return BackgroundXlsxRowWriter(xlsx_pool.next_worker(), path, headers, zip64)
+        return XlsxRowWriter(path, headers, zip64)
     if fmt == "csv_comma":
         return CsvRowWriter(path, headers, semicolon=False)
     if fmt == "csv_semicolon":
