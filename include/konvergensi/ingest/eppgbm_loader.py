@@ -23,7 +23,7 @@ from konvergensi.faults import pause_point
 from konvergensi.ingest.eppgbm_cleaning import RAW_COLUMNS, clean
 from konvergensi.ingest.file_loads import FileLoader, FileResult, IngestReport, ingest_files
 from konvergensi.ingest.landing import LandingScan, scan_landing
-from konvergensi.ingest.readers import UnreadableFile, read_chunks, sniff_format
+from konvergensi.ingest.readers import CHUNK_ROWS, UnreadableFile, read_chunks, sniff_format
 from konvergensi.pseudonyms import Pseudonymiser
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class EppgbmLoader(FileLoader):
     REJECTED_BY = (UnreadableFile, psycopg.DataError, pl.exceptions.PolarsError, OSError)
     KEEPS_ROWS_READ_OF_REJECTED = True
 
-    def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, chunk_rows: int = 50_000):
+    def __init__(self, connection: psycopg.Connection, run_id: str, landing_dir: Path, *, chunk_rows: int = CHUNK_ROWS):
         super().__init__(connection, run_id, landing_dir)
         self.chunk_rows = chunk_rows
         self.pseudonyms = Pseudonymiser.for_warehouse(connection)
