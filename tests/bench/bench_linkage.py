@@ -28,6 +28,7 @@ import psycopg
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT / "include"))
 
+from konvergensi import roles  # noqa: E402
 from konvergensi.settings import dbt_env  # noqa: E402
 from konvergensi.summary import table  # noqa: E402
 
@@ -97,6 +98,7 @@ def main() -> int:
         for name in (warehouse_db, dtsen_db):
             admin.execute(f'create database "{name}"')
     warehouse, dtsen = with_database(server_url, warehouse_db), with_database(server_url, dtsen_db)
+    roles.apply(warehouse)  # dbt connects as the transformer role, which needs its grants on the new database
     night = dt.datetime(2026, 11, 1, tzinfo=WIB)
     seconds = {}
     try:
