@@ -4,7 +4,8 @@
 
 Prints, measured in the same run on the same file:
 - plain server-side COPY of the CSV into an untyped (all-text) table: the practical ceiling;
-- our ingestion (parse, clean, pseudonymise, COPY) and its ratio to that ceiling;
+- our ingestion (parse, clean, pseudonymise, COPY) and its ratio to that ceiling, and the same rows
+  delivered as .xlsx (--xlsx-rows: fewer, or 0 for none) against the CSV's;
 - the z-score model (all four indices, dbt, set-based SQL) in rows per second, and the naive SQL
   anchor (dbt_project/analyses/zscores_naive_anchor.sql: the same values from the same macros, written
   the obvious way) on the same rows, with the number of rows where the two disagree;
