@@ -62,6 +62,12 @@ def roles_held(server_url: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def apply_roles(url: str) -> roles.ApplyReport:
+    """`roles.apply` on `url` while no other test process applies roles on its server (see roles_held)."""
+    with roles_held(url):
+        return roles.apply(url)
+
+
 @contextmanager
 def _scratch_database(server_url: str) -> Iterator[str]:
     """A new, empty database beside the warehouse, dropped afterwards."""
@@ -70,8 +76,7 @@ def _scratch_database(server_url: str) -> Iterator[str]:
         admin.execute(f'create database "{name}"')
     try:
         url = _with_database(server_url, name)
-        with roles_held(server_url):
-            roles.apply(url)
+        apply_roles(url)
         yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:

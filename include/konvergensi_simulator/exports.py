@@ -420,6 +420,10 @@ def write_truth(truth: dict, path: str | Path, landing_dir: str | Path) -> None:
     target.write_text(json.dumps(truth, indent=1, sort_keys=False) + "\n", encoding="utf-8")
 
 
+# write_bench_csv sizes its population so that about this share of the children is weighed each month
+BENCH_MONTHLY_WEIGHED_SHARE = 0.8
+
+
 class _BothWriters:
     """The same rows to two writers (the bench's CSV and its .xlsx of the same rows)."""
 
@@ -451,7 +455,7 @@ def write_bench_csv(path: str | Path, rows: int, seed: int = 42, *, progress: bo
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     reference = load_reference()
-    children = min(max(math.ceil(rows / months / 0.8), 500), 400_000)
+    children = min(max(math.ceil(rows / months / BENCH_MONTHLY_WEIGHED_SHARE), 500), 400_000)
     sim = Simulation(reference, seed=seed, children=children, dirt=DirtRates().scaled(0.5))
     writer: RowWriter = CsvRowWriter(target, HEADERS_2025, semicolon=False)
     pool = None

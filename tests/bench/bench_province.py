@@ -41,11 +41,6 @@ from konvergensi.settings import REFERENCE_SEEDS_DIR, dbt_env  # noqa: E402
 from konvergensi.summary import table  # noqa: E402
 from tests.bench.bench_eppgbm import ZSCORE_MODEL, create_bench_database, drop_bench_database, ingest, zscores  # noqa: E402
 
-# The simulator weighs about this share of its children in a month (write_bench_csv sizes its
-# population from it), so a month of rows is this share of the children.
-MONTHLY_WEIGHED_SHARE = 0.8
-
-
 def regions(province_code: str) -> list[dict[str, str]]:
     with (REFERENCE_SEEDS_DIR / "ref_kabupaten_kota.csv").open(newline="", encoding="utf-8") as handle:
         found = [row for row in csv.DictReader(handle) if row["province_code"] == province_code]
@@ -120,9 +115,11 @@ def main() -> int:
     parser.add_argument("--province", default="33", help="Kemendagri province code in ref_kabupaten_kota (33: Jawa Tengah)")
     parser.add_argument("--skip-build", action="store_true", help="stop after the z-scores (no full dbt build)")
     args = parser.parse_args()
+    from konvergensi_simulator.exports import BENCH_MONTHLY_WEIGHED_SHARE
+
     kab_kota = regions(args.province)
     children_each = args.children // len(kab_kota)
-    rows_each = max(int(children_each * MONTHLY_WEIGHED_SHARE), 1)
+    rows_each = max(int(children_each * BENCH_MONTHLY_WEIGHED_SHARE), 1)  # a month's weighings
     server, database, url = create_bench_database("konvergensi_province")
     try:
         with tempfile.TemporaryDirectory(prefix="kv-province-", dir="/tmp") as work:

@@ -24,10 +24,9 @@ import psycopg
 import pytest
 from openpyxl import Workbook
 
-from konvergensi import roles
 from konvergensi.ingest.bkkbn_loader import ingest_bkkbn
 from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
-from tests.conftest import roles_held
+from tests.conftest import apply_roles
 
 pytestmark = pytest.mark.integration
 
@@ -388,8 +387,7 @@ def template_database(server_url: str) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
     try:
-        with roles_held(server_url):
-            roles.apply(_url(server_url, name))
+        apply_roles(_url(server_url, name))
         yield name
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from konvergensi import roles
-from tests.conftest import roles_held
+from tests.conftest import apply_roles
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +107,6 @@ def test_apply_takes_back_what_someone_granted_public(fresh_database_url: str, s
         conn.execute(f'grant connect, temporary on database "{database}" to public')
     assert _database_acl(url)["PUBLIC"] == {"CONNECT", "TEMPORARY"}
     assert _try(_login_url(url, stranger[0], stranger[2])) == "connect+temp"
-    with roles_held(url):
-        roles.apply(url)
+    apply_roles(url)
     assert "PUBLIC" not in _database_acl(url)
     assert _try(_login_url(url, stranger[0], stranger[2])) == "no connect"

@@ -18,7 +18,7 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 import pytest
 
-from konvergensi import roles, settings
+from konvergensi import settings
 from konvergensi.gate import GateFailed, enforce
 from konvergensi.gate import run_gate as run_any_gate
 from konvergensi.publish import PublishRefused, publish
@@ -33,7 +33,7 @@ from _gate_fixtures import (
     scalar,
     schema_exists,
 )
-from tests.conftest import roles_held
+from tests.conftest import apply_roles
 
 AUDIT = "marts_audit"
 PUBLISHED = "marts"
@@ -51,8 +51,7 @@ def gate_database(server_url: str) -> Iterator[str]:
         admin.execute(f'create database "{name}"')
     url = urlunparse(urlparse(server_url)._replace(path=f"/{name}"))
     try:
-        with roles_held(url):
-            roles.apply(url)
+        apply_roles(url)
         yield url
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlparse, urlunparse
@@ -408,8 +409,6 @@ def test_nightly_tasks_connect_as_the_loader_and_the_transformer(night: dict, mo
 def test_applies_to_several_databases_at_once_all_succeed(server_url: str) -> None:
     """Roles belong to the server: applies to different databases at the same moment touch the same
     role rows (the per-database advisory lock does not serialise them), and each must still succeed."""
-    import threading
-
     from tests.conftest import _with_database
 
     names = [f"konvergensi_test_{secrets.token_hex(4)}" for _ in range(4)]

@@ -64,12 +64,12 @@ def sheet_values(archive: zipfile.ZipFile, worksheet_path: str, *, shared_string
         rows = etree.iterparse(stream, events=("end",), tag="{*}row", resolve_entities=False, no_network=True,
                                remove_comments=True)  # fmt: skip
         row_number = 0
-        tags: tuple[str, str, str, str, str, str] | None = None
+        tags: tuple[str, str, str, str, str] | None = None
         for _, row in rows:
             if tags is None:  # the namespace of this workbook (transitional or strict SpreadsheetML)
                 namespace = row.tag[: row.tag.index("}") + 1] if row.tag.startswith("{") else ""
-                tags = tuple(namespace + name for name in ("c", "v", "is", "t", "r", "f"))  # type: ignore[assignment]
-            c_tag, v_tag, is_tag, t_tag, r_tag, _ = tags
+                tags = tuple(namespace + name for name in ("c", "v", "is", "t", "r"))  # type: ignore[assignment]
+            c_tag, v_tag, is_tag, t_tag, r_tag = tags
             number_text = row.get("r")
             row_number = row_number + 1 if number_text is None else int(float(number_text))
             cells: list[tuple[int, object]] = []
