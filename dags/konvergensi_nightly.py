@@ -99,13 +99,17 @@ def konvergensi_nightly():
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER,
             invocation_mode=InvocationMode.DBT_RUNNER,
-            setup_operator_args={"callback": transform_build.record_run_results},
+            # the data tests stay in the build: Cosmos keeps only seeds, models and snapshots in the
+            # producer's `dbt build` when the group renders no test tasks, and adds this type to them
+            setup_operator_args={"callback": transform_build.record_run_results,
+                                 "dbt_cmd_flags": transform_build.BUILD_TESTS_TOO},
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.DBT_LS,
-            # tests run inside the build right after their model (a failing test skips everything
-            # downstream of it, and its task fails, which blocks the gate)
-            test_behavior=TestBehavior.AFTER_EACH,
+            # tests run inside the build right after their model, and report through the model's task
+            # (no task per tested model: transform_build.fail_when_its_tests_failed); a failing test
+            # skips everything downstream of it and fails its model's task, which blocks the gate
+            test_behavior=TestBehavior.NONE,
             emit_datasets=False,  # no data-aware scheduling here; avoids one warning per task
             # dbt unit tests check the SQL against hand-computed rows, not tonight's data: they run in
             # `make test` (tests/integration/test_partial_sources.py), not in production (dbt's advice)

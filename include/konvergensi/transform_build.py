@@ -2,11 +2,11 @@
 
 The DAG's `transform` group runs in Cosmos' watcher mode: one producer task runs `dbt build` over
 the whole project (seeds, models, snapshots and their data tests, with dbt's own threads), and each
-dbt node keeps a task of its own that reads the node's status from the producer and fails when the
-node (or its tests) failed. A task per dbt invocation, as before, cost seconds of Airflow and dbt
-start-up each — at city scale more than the SQL.
+seed, model and snapshot keeps a task of its own that reads the node's status from the producer and
+fails when the node or any of its data tests failed. A task per dbt invocation, as before, cost
+seconds of Airflow and dbt start-up each — at city scale more than the SQL.
 
-Two adjustments to Cosmos' wiring, made by `report_nodes_after_the_build`:
+Three adjustments to Cosmos' wiring, made by `report_nodes_after_the_build`:
 - the node tasks run after the producer, not beside it. Cosmos starts the root node tasks together
   with the producer and relies on the scheduler honouring the producer's priority; `airflow dags
   test` (which `make run` and the tests use) runs ready tasks in no particular order and waits
@@ -15,10 +15,16 @@ Two adjustments to Cosmos' wiring, made by `report_nodes_after_the_build`:
   known: a node task succeeds or fails at its first look, holds no worker slot during the build,
   and needs no triggerer.
 - the root node tasks run once the producer has run, whatever its outcome, so a failed build
-  still shows which model or test failed (its task fails, everything downstream of it is
+  still shows which model failed (its task fails, everything downstream of it is
   upstream_failed, and so is the quality gate). When the producer never ran (a load of the night
   failed, so it is upstream_failed), the node tasks are skipped: the failed load is the night's
   failure, not a hundred node tasks timing out.
+- a node's data tests report through the node's own task (`fail_when_its_tests_failed`), not
+  through a test task beside it: Cosmos' AFTER_EACH rendering adds a task per tested model, 124
+  of the night's 258, and every task costs Airflow a process (about a second under the
+  LocalExecutor) to read one XCom. The producer already sums up each node's tests (Cosmos'
+  `<node>_tests_status`); the node's task reads that after its own status and fails, naming the
+  failed tests, when one failed or did not run.
 
 And one adjustment to what the producer writes, made by `push_only_finished_node_events`: Cosmos
 rewrites a node's event XCom at each of its lifecycle events (start, compiling, executing,
@@ -27,7 +33,8 @@ made while holding the lock every dbt thread's callback takes. Only the last one
 node task logs it when it reports), so only NodeFinished and the error events are pushed.
 
 `record_run_results` runs after the build (a Cosmos callback) and stores the split between the
-SQL dbt ran and everything else the task spent, in ops.transform_runs.
+SQL dbt ran and everything else the task spent, in ops.transform_runs; it also logs every failed
+model and test by name.
 """
 
 from __future__ import annotations
@@ -46,6 +53,11 @@ PRODUCER_TASK = "dbt_producer_watcher"
 NODE_TASK_SETTINGS = {"deferrable": False, "poke_interval": 1, "timeout": 3}
 # The node lifecycle event whose XCom a node task reads (Cosmos also pushes NodeStart, NodeCompiling, NodeExecuting).
 PUSHED_NODE_EVENTS = frozenset({"NodeFinished"})
+# The producer's XCom naming every node of the build that did not succeed: unique id -> dbt status.
+FAILED_NODES_XCOM = "failed_nodes"
+FAILED_STATUSES = ("error", "fail", "runtime error")
+# Added to the producer's `dbt build` flags, beside the seed, model and snapshot types Cosmos puts there.
+BUILD_TESTS_TOO = ["--resource-type", "test"]
 
 
 def report_nodes_after_the_build(group: Any) -> None:
@@ -63,6 +75,33 @@ def report_nodes_after_the_build(group: Any) -> None:
         if not task.upstream_task_ids & tasks.keys():
             producer >> task
             task.trigger_rule = TriggerRule.ONE_DONE  # the producer succeeded or failed; skipped if it never ran
+        if producer.tests_per_model.get(task.model_unique_id):
+            task._post_execute_hook = fail_when_its_tests_failed
+
+
+def fail_when_its_tests_failed(context: dict[str, Any], result: Any = None) -> None:
+    """Fail a node's task when one of the node's data tests failed or did not run (an Airflow post-execute hook).
+
+    Runs after the node's own status said success. Reads the producer's summary of the node's tests
+    (pass or fail, pushed once all of them reported), and the build's failed nodes to name them.
+    """
+    from airflow.exceptions import AirflowException
+    from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+    from cosmos.operators._watcher.state import get_xcom_val, is_dbt_node_status_success
+
+    task, task_instance = context["task"], context["ti"]
+    node = task.model_unique_id
+    summary = get_xcom_val(task_instance, task.producer_task_id, get_tests_status_xcom_key(node))
+    if is_dbt_node_status_success(summary):
+        return
+    tests = task.dag.get_task(task.producer_task_id).tests_per_model.get(node, [])
+    failed_nodes = get_xcom_val(task_instance, task.producer_task_id, FAILED_NODES_XCOM) or {}
+    failed = sorted(f"{test} ({failed_nodes[test]})" for test in tests if test in failed_nodes)
+    what = "failed" if summary is not None else "failed or did not run"
+    raise AirflowException(
+        f"{node} was built, but some of its {len(tests)} data tests {what}: "
+        f"{', '.join(failed) or 'the producer task log names them'}"
+    )
 
 
 def push_only_finished_node_events() -> None:
@@ -100,6 +139,10 @@ def record_run_results(project_dir: str, context: dict[str, Any] | None = None, 
         split["nodes"], split["sql_wall_seconds"], split["node_seconds"], split["dbt_seconds"],
         f"{task_seconds:.1f}" if task_seconds is not None else "?",
     )
+    for node, status in split["failed_nodes"].items():
+        log.error("dbt build: %s %s", node, status)
+    if task_instance is not None and split["failed_nodes"]:
+        task_instance.xcom_push(key=FAILED_NODES_XCOM, value=split["failed_nodes"])
     try:
         with connect(roles.role_url(roles.TRANSFORMER)) as connection:
             connection.execute(
@@ -138,7 +181,9 @@ def run_results_split(path: Path) -> dict[str, Any] | None:
         end = finish if end is None else max(end, finish)
     return {
         "nodes": len(nodes),
-        "failed": sum(1 for node in nodes if node.get("status") in ("error", "fail", "runtime error")),
+        "failed": sum(1 for node in nodes if node.get("status") in FAILED_STATUSES),
+        "failed_nodes": {node["unique_id"]: node["status"] for node in nodes
+                         if node.get("status") in FAILED_STATUSES and node.get("unique_id")},
         "node_seconds": sum(float(node.get("execution_time") or 0.0) for node in nodes),
         "sql_wall_seconds": busy,
         "dbt_seconds": float(results.get("elapsed_time") or 0.0),

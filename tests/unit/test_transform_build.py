@@ -7,30 +7,38 @@ from pathlib import Path
 
 import pytest
 
-from konvergensi.transform_build import NODE_TASK_SETTINGS, PRODUCER_TASK, run_results_split
+from konvergensi.transform_build import (
+    FAILED_NODES_XCOM,
+    NODE_TASK_SETTINGS,
+    PRODUCER_TASK,
+    fail_when_its_tests_failed,
+    run_results_split,
+)
 
 pytestmark = pytest.mark.unit
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def node(status: str, start: str, end: str, seconds: float) -> dict:
+def node(status: str, start: str, end: str, seconds: float, unique_id: str = "model.konvergensi.a") -> dict:
     compile_step = {"name": "compile", "started_at": f"2026-11-02T01:00:{start}Z", "completed_at": f"2026-11-02T01:00:{start}Z"}
     execute_step = {"name": "execute", "started_at": f"2026-11-02T01:00:{start}Z", "completed_at": f"2026-11-02T01:00:{end}Z"}
-    return {"status": status, "execution_time": seconds, "timing": [compile_step, execute_step]}
+    return {"unique_id": unique_id, "status": status, "execution_time": seconds, "timing": [compile_step, execute_step]}
 
 
 def test_split_counts_overlapping_sql_once(tmp_path: Path) -> None:
     # two threads: 00–10 and 05–12 overlap (12 s of wall time), then a gap, then 20–21
     results = {"elapsed_time": 25.0, "results": [
-        node("success", "00", "10", 10.0), node("pass", "05", "12", 7.0), node("fail", "20", "21", 1.0),
+        node("success", "00", "10", 10.0), node("pass", "05", "12", 7.0),
+        node("fail", "20", "21", 1.0, "test.konvergensi.not_null_a_id"),
     ]}  # fmt: skip
     path = tmp_path / "run_results.json"
     path.write_text(json.dumps(results))
 
     split = run_results_split(path)
 
-    assert split == {"nodes": 3, "failed": 1, "node_seconds": 18.0, "sql_wall_seconds": 13.0, "dbt_seconds": 25.0}
+    assert split == {"nodes": 3, "failed": 1, "node_seconds": 18.0, "sql_wall_seconds": 13.0, "dbt_seconds": 25.0,
+                     "failed_nodes": {"test.konvergensi.not_null_a_id": "fail"}}
 
 
 def test_no_run_results_is_none(tmp_path: Path) -> None:
@@ -49,9 +57,15 @@ def test_one_build_and_every_node_task_after_it(dag) -> None:
     assert type(producer).__name__ == "DbtProducerWatcherOperator"
     assert producer.upstream_task_ids and not any(t.startswith("transform.") for t in producer.upstream_task_ids)
     node_tasks = [dag.get_task(t) for t in dag.task_ids if hasattr(dag.get_task(t), "producer_task_id")]
-    assert len(node_tasks) > 100  # seeds, models, snapshot and their tests each keep a task
-    assert {type(t).__name__ for t in node_tasks} >= {"DbtRunWatcherOperator", "DbtTestWatcherOperator",
-                                                      "DbtSeedWatcherOperator", "DbtSnapshotWatcherOperator"}
+    assert len(node_tasks) > 100  # seeds, models and the snapshot each keep a task
+    assert {type(t).__name__ for t in node_tasks} == {"DbtRunWatcherOperator", "DbtSeedWatcherOperator",
+                                                      "DbtSnapshotWatcherOperator"}
+    # their data tests run in the build and report through their node's task
+    assert producer.build_cmd({})[0][1] == "build" and "test" in producer.dbt_cmd_flags
+    tested = [t for t in node_tasks if producer.tests_per_model.get(t.model_unique_id)]
+    assert len(tested) > 100
+    assert all(t._post_execute_hook is fail_when_its_tests_failed for t in tested)
+    assert all(t._post_execute_hook is None for t in node_tasks if t not in tested)
     downstream = producer.get_flat_relative_ids(upstream=False)
     for task in node_tasks:
         assert task.task_id in downstream, task.task_id
@@ -92,3 +106,36 @@ def test_the_producer_pushes_a_node_event_only_when_the_node_finishes(dag) -> No
     assert [(value["status"], value["msg"]) for _, value in target.pushed] == [("success", "SELECT 9"),
                                                                                 ("error", "division by zero")]
     assert {key for key, _ in target.pushed} == {"model__konvergensi__dim_child_dbt_event"}
+
+
+class NodeTaskContext:
+    """What a node task's post-execute hook reads: its task, and the producer's XComs through its task instance."""
+
+    def __init__(self, dag, node: str, xcoms: dict[str, object]) -> None:
+        self.task = next(dag.get_task(t) for t in dag.task_ids
+                         if getattr(dag.get_task(t), "model_unique_id", None) == node)
+        self.xcoms = xcoms
+
+    def xcom_pull(self, task_ids: str, key: str) -> object:
+        assert task_ids == self.task.producer_task_id
+        return self.xcoms.get(key)
+
+    def __getitem__(self, name: str) -> object:
+        return {"task": self.task, "ti": self}[name]
+
+
+def test_a_node_task_fails_when_one_of_its_tests_failed_and_names_it(dag) -> None:
+    from airflow.exceptions import AirflowException
+
+    node = "model.konvergensi.dim_child"
+    tests = dag.get_task(f"transform.{PRODUCER_TASK}").tests_per_model[node]
+    key = "model__konvergensi__dim_child_tests_status"
+    fail_when_its_tests_failed(NodeTaskContext(dag, node, {key: "pass"}))
+
+    failed_test = sorted(tests)[0]
+    context = NodeTaskContext(dag, node, {key: "fail", FAILED_NODES_XCOM: {failed_test: "fail", "model.konvergensi.x": "error"}})
+    with pytest.raises(AirflowException, match=f"some of its {len(tests)} data tests failed: {failed_test} \\(fail\\)$"):
+        fail_when_its_tests_failed(context)
+    # a test that never reported (skipped because another of its parents failed) fails the task too
+    with pytest.raises(AirflowException, match="failed or did not run"):
+        fail_when_its_tests_failed(NodeTaskContext(dag, node, {}))
