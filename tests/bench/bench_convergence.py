@@ -1,13 +1,16 @@
-"""`make bench`: an incremental night after a month of history, every convergence source.
+"""`make bench`: an incremental night after a year of history, every convergence source.
 
-    python tests/bench/bench_convergence.py [--children 23000] [--months 1]
+    python tests/bench/bench_convergence.py [--children 23000] [--months 12]
 
 A simulated city writes `--months` months of every source. Night 1 loads that history (e-PPGBM and
 BKKBN files, the services API, pregnancies, DTSEN and public works through the production
 extractors) and dbt builds everything; the simulated systems then move one day on, and night 2
 runs the same steps again. Printed per source: the history, what night 2 read, and the seconds of
 each night — night 2 should read only the new and changed records (plus the one-day overlap the
-extractors re-read on purpose), never the history again.
+extractors re-read on purpose), never the history again. Then night 2's `dbt build` against
+night 1's, which builds everything from the history: its wall time, the rows it wrote (inserted,
+updated or deleted, from pg_stat_database) and its WAL bytes. Issue 9's target for a night with 1%
+new data is 10% of the full build.
 """
 
 from __future__ import annotations
@@ -64,22 +67,43 @@ def night(landing: Path, run_id: str) -> dict[str, tuple[int, float]]:
     return figures
 
 
-def dbt_build(url: str, target: Path) -> tuple[float, dict]:
-    """One `dbt build` as the night's producer task runs it: (wall seconds, its run_results split)."""
+def written(url: str) -> tuple[int, int]:
+    """(rows inserted, updated or deleted so far in the database, WAL bytes so far on the server).
+
+    A backend's row counts reach pg_stat_database when it ends, a moment after its client has gone:
+    read until two looks a second apart agree.
+    """
+    seen = None
+    with psycopg.connect(url, autocommit=True) as connection:
+        while True:
+            now = connection.execute(
+                "select tup_inserted + tup_updated + tup_deleted, pg_current_wal_lsn() - '0/0'::pg_lsn"
+                " from pg_stat_database where datname = current_database()").fetchone()
+            if seen is not None and now[0] == seen[0]:
+                return int(now[0]), int(now[1])
+            seen = now
+            time.sleep(1)
+
+
+def dbt_build(url: str, target: Path) -> tuple[float, dict, int, int]:
+    """One `dbt build` as the night's producer task runs it: (wall seconds, its run_results split, rows written, WAL bytes)."""
     environment = dict(os.environ, WAREHOUSE_URL=url, **dbt_env(url))
+    rows_before, wal_before = written(url)
     started = time.perf_counter()
     subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "build", "--quiet", "--target-path", str(target),
          "--log-path", str(target)],
         cwd=PROJECT / "dbt_project", env=environment, check=True,
     )  # fmt: skip
-    return time.perf_counter() - started, run_results_split(target / "run_results.json")
+    seconds = time.perf_counter() - started
+    rows_after, wal_after = written(url)
+    return seconds, run_results_split(target / "run_results.json"), rows_after - rows_before, wal_after - wal_before
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--children", type=int, default=23_000)
-    parser.add_argument("--months", type=int, default=1, help="months of history before the measured night")
+    parser.add_argument("--months", type=int, default=12, help="months of history before the measured night")
     args = parser.parse_args()
 
     from konvergensi_simulator import write_city_sources
@@ -111,14 +135,14 @@ def main() -> int:
                 )
                 print("Night 1: loading the history …", flush=True)
                 one = night(landing, "bench-night-1")
-                dbt_one, split_one = dbt_build(warehouse, target)
+                dbt_one, split_one, rows_one, wal_one = dbt_build(warehouse, target)
                 with psycopg.connect(warehouse) as connection:
                     history = {s: connection.execute(f"select count(*) from {HISTORY[s]} as t").fetchone()[0]
                                for s in PULLED}
                 server.set_as_of(second_night)
                 print("Night 2: one day later …", flush=True)
                 two = night(landing, "bench-night-2")
-                dbt_two, split_two = dbt_build(warehouse, target)
+                dbt_two, split_two, rows_two, wal_two = dbt_build(warehouse, target)
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             for name in (warehouse_db, dtsen_db):
@@ -134,6 +158,15 @@ def main() -> int:
     print(f"Incremental night after {args.months} month(s) of history, ~{args.children:,} children")
     print(table(["source", "history", "night 1 read", "night 1 s", "night 2 read", "of history", "night 2 s"], rows,
                 align="lrrrrrr"))
+    new_share = sum(two[name][0] for name in one) / max(1, sum(history.get(name, one[name][0]) for name in one))
+    print()
+    print(f"What night 2 costs against the full build of the history (night 1); new data {100 * new_share:.2f}% of it"
+          " (target: 10% or less with 1% new)")
+    print(table(["figure", "full build (night 1)", "night 2", "night 2 / full"], [
+        ("dbt build wall s", round(dbt_one, 1), round(dbt_two, 1), f"{100 * dbt_two / dbt_one:.0f}%"),
+        ("rows written (inserted, updated, deleted)", rows_one, rows_two, f"{100 * rows_two / max(1, rows_one):.0f}%"),
+        ("WAL written MB", round(wal_one / 1e6, 1), round(wal_two / 1e6, 1), f"{100 * wal_two / max(1, wal_one):.0f}%"),
+    ], align="lrrr"))
     print()
     print("Where the dbt build's time goes (SQL running = wall time while at least one node executed SQL)")
     split_rows = [
