@@ -62,12 +62,12 @@ class Fingerprint:
 
 
 def tables(connection: psycopg.Connection, schemas: tuple[str, ...] = SCHEMAS) -> list[str]:
-    """Qualified names of the ordinary tables and views in `schemas`, sorted."""
+    """Qualified names of the ordinary tables and views in `schemas`, sorted; a partitioned table, not its partitions."""
     rows = connection.execute(
         """
         select n.nspname || '.' || c.relname
         from pg_class as c join pg_namespace as n on n.oid = c.relnamespace
-        where n.nspname = any(%s) and c.relkind in ('r', 'p', 'v', 'm')
+        where n.nspname = any(%s) and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition
         order by 1
         """,
         (list(schemas),),

@@ -211,9 +211,10 @@ def rekey(connection: psycopg.Connection, old_key: bytes, new_key: bytes) -> Rek
             raise KeyMismatch(f"the old key has key id {old.key_id}, but the warehouse's current key id is {current}: "
                               "give the key the warehouse's pseudonyms were made with as the old key")
         known = {(table, column) for table, column, _ in RAW_PSEUDONYMS}
-        present = set(connection.execute(
-            "select table_schema || '.' || table_name, column_name from information_schema.columns "
-            "where table_schema = 'raw' and column_name like '%%\\_key'"
+        present = set(connection.execute(  # a partitioned table's partitions are rekeyed through it
+            "select c.table_schema || '.' || c.table_name, c.column_name from information_schema.columns as c "
+            "join pg_class as r on r.oid = (quote_ident(c.table_schema) || '.' || quote_ident(c.table_name))::regclass "
+            "where c.table_schema = 'raw' and c.column_name like '%%\\_key' and not r.relispartition"
         ).fetchall())
         if present - known:
             raise RuntimeError(f"rekey does not know what these raw columns are pseudonyms of: {sorted(present - known)}")

@@ -97,6 +97,8 @@ TRANSFORMER_SCHEMAS = DBT_SCHEMAS + SWAPPED_SCHEMAS
 ACCESS_SCHEMA = "access"
 # USAGE on `access` and EXECUTE on its two functions, and nothing on its table (see docs/roles.md).
 ACCESS_FUNCTION_USERS = ("konvergensi_caseworker", "konvergensi_transformer")
+# SECURITY DEFINER functions of the migrations (include/konvergensi/sql) and the role that calls each.
+DEFINER_FUNCTIONS = {"raw.eppgbm_partition_months()": LOADER}
 ASSIGNMENTS = "caseworker_assignments"
 
 _ALL = frozenset(PRIVILEGES)
@@ -409,7 +411,7 @@ def _revoke_extras(conn: psycopg.Connection, report: ApplyReport) -> None:
         {"roles": list(ROLES)},
     ).fetchall()
     wanted_functions = {(f"access.{function}()", role) for role in ACCESS_FUNCTION_USERS
-                        for function in ("assigned_kelurahan", "assigned_puskesmas")}
+                        for function in ("assigned_kelurahan", "assigned_puskesmas")} | set(DEFINER_FUNCTIONS.items())
     for kind, name, role, privilege, schema in found:
         conn.execute(sql.SQL("revoke all on {} {} from {}").format(sql.SQL(kind), sql.SQL(name), sql.Identifier(role)))
         if not _is_wanted(kind, name, role, privilege, schema, wanted_functions):
@@ -497,7 +499,7 @@ def _grant_schema(conn: psycopg.Connection, role: str, schema: str) -> None:
 
 
 def _default_privileges(conn: psycopg.Connection) -> None:
-    """DEFAULT_GRANTS; and the access functions for the roles that use them."""
+    """DEFAULT_GRANTS; and the access and SECURITY DEFINER functions for the roles that use them."""
     kinds = {"r": "tables", "n": "schemas"}
     for schema, kind, privilege, grantee in DEFAULT_GRANTS:
         in_schema = sql.SQL(" in schema {}").format(sql.Identifier(schema)) if schema else sql.SQL("")
@@ -508,6 +510,9 @@ def _default_privileges(conn: psycopg.Connection) -> None:
         for function in ("assigned_kelurahan", "assigned_puskesmas"):
             conn.execute(sql.SQL("grant execute on function {}.{}() to {}").format(
                 sql.Identifier(ACCESS_SCHEMA), sql.Identifier(function), sql.Identifier(role)))
+    for function, role in DEFINER_FUNCTIONS.items():
+        if conn.execute("select to_regprocedure(%s)", (function,)).fetchone()[0] is not None:
+            conn.execute(sql.SQL("grant execute on function {} to {}").format(sql.SQL(function), sql.Identifier(role)))
 
 
 def secure_published(conn: psycopg.Connection) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from konvergensi import db, roles
 from konvergensi.ingest.eppgbm_loader import ingest_eppgbm
 
 pytestmark = pytest.mark.integration
@@ -87,7 +88,9 @@ def test_loaded_tables_are_handed_on_analysed_and_vacuumed(tmp_path: Path, fresh
     _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD + [BAD])
     first = ingest_eppgbm(tmp_path, "night-1", url=url)
     assert first.settle_seconds > 0
-    assert _planner_view(url, "raw.eppgbm_measurements") == (3, 1, 1)  # all pages all-visible: hint bits set
+    # all pages of the month's partition all-visible: hint bits set; the parent has statistics of its own
+    assert _planner_view(url, "raw.eppgbm_measurements_2024_01") == (3, 1, 1)
+    assert _planner_view(url, "raw.eppgbm_measurements")[0] == 3
     assert _planner_view(url, "raw.eppgbm_quarantine")[0] == 1
 
     skipped = ingest_eppgbm(tmp_path, "night-2", url=url)
@@ -95,8 +98,70 @@ def test_loaded_tables_are_handed_on_analysed_and_vacuumed(tmp_path: Path, fresh
 
     _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD[:2])  # a corrected file replaces the rows
     ingest_eppgbm(tmp_path, "night-3", url=url)
+    assert _planner_view(url, "raw.eppgbm_measurements_2024_01")[0] == 2
     assert _planner_view(url, "raw.eppgbm_measurements")[0] == 2
     assert _planner_view(url, "raw.eppgbm_quarantine")[0] == 0
+
+
+def _partitions(url: str) -> dict[str, int]:
+    """Partition of raw.eppgbm_measurements -> its rows."""
+    with psycopg.connect(url) as connection:
+        names = [name for (name,) in connection.execute(
+            "select c.relname from pg_inherits as i join pg_class as c on c.oid = i.inhrelid"
+            " where i.inhparent = 'raw.eppgbm_measurements'::regclass order by 1")]
+        return {name: connection.execute(f"select count(*) from raw.{name}").fetchone()[0] for name in names}
+
+
+def test_rows_land_in_their_months_partition(tmp_path: Path, fresh_database_url: str) -> None:
+    """Issue 9: raw e-PPGBM rows are partitioned by the month measured; a month gets its partition at its first load."""
+    url = fresh_database_url
+    february = GOOD[0].replace(";10/01/2024;", ";05/02/2024;")
+    typo_year = GOOD[1].replace(";12/01/2024;", ";12/01/2062;")  # the gate's business, kept in the default
+    _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD + [february, typo_year])
+    first = ingest_eppgbm(tmp_path, "night-1", url=roles.role_url(roles.LOADER, url))  # the night's role: no DDL
+    assert first.rows_loaded == 5
+    assert _partitions(url) == {"eppgbm_measurements_2024_01": 3, "eppgbm_measurements_2024_02": 1,
+                                "eppgbm_measurements_default": 1}
+    # the loader settled the new partitions although it does not own them
+    with psycopg.connect(url) as connection:
+        analysed = dict(connection.execute(
+            "select relname, last_analyze is not null from pg_stat_user_tables"
+            " where relname like 'eppgbm_measurements%' order by 1").fetchall())
+    assert analysed == {"eppgbm_measurements": True, "eppgbm_measurements_2024_01": True,
+                        "eppgbm_measurements_2024_02": True, "eppgbm_measurements_default": True}
+
+    _write(tmp_path, "eppgbm_tirto_2024-02.csv", [GOOD[2].replace(";12/01/2024;", ";20/02/2024;")])
+    ingest_eppgbm(tmp_path, "night-2", url=roles.role_url(roles.LOADER, url))
+    assert _partitions(url) == {"eppgbm_measurements_2024_01": 3, "eppgbm_measurements_2024_02": 2,
+                                "eppgbm_measurements_default": 1}
+    assert _scalar(url, "select count(*) from raw.eppgbm_measurements") == 6
+    # a month is one partition: a query for it reads no other
+    with psycopg.connect(url) as connection:
+        plan = "\n".join(row[0] for row in connection.execute(
+            "explain select count(*) from raw.eppgbm_measurements where measured_on >= '2024-02-01' and measured_on < '2024-03-01'"))
+    assert "eppgbm_measurements_2024_02" in plan and "2024_01" not in plan and "default" not in plan, plan
+
+
+def test_a_warehouse_with_the_unpartitioned_table_keeps_its_rows(tmp_path: Path, fresh_database_url: str) -> None:
+    """A warehouse migrated before issue 9 has a plain raw.eppgbm_measurements: the migration partitions it."""
+    url = fresh_database_url
+    _write(tmp_path, "eppgbm_medono_2024-01.csv", GOOD)
+    ingest_eppgbm(tmp_path, "night-1", url=url)
+    with psycopg.connect(url) as connection:
+        before = connection.execute("select md5(string_agg(t::text, '' order by t::text)) from raw.eppgbm_measurements t").fetchone()[0]
+        connection.execute("create table raw.plain (like raw.eppgbm_measurements)")
+        connection.execute("insert into raw.plain select * from raw.eppgbm_measurements")
+        connection.execute("drop table raw.eppgbm_measurements")
+        connection.execute("alter table raw.plain rename to eppgbm_measurements")
+        connection.execute("create index eppgbm_measurements_batch_brin on raw.eppgbm_measurements using brin (batch_id)")
+    assert _scalar(url, "select relkind from pg_class where oid = 'raw.eppgbm_measurements'::regclass") == "r"
+
+    db.migrate(url)
+
+    assert _scalar(url, "select relkind from pg_class where oid = 'raw.eppgbm_measurements'::regclass") == "p"
+    assert _partitions(url) == {"eppgbm_measurements_2024_01": 3, "eppgbm_measurements_default": 0}
+    assert _scalar(url, "select md5(string_agg(t::text, '' order by t::text)) from raw.eppgbm_measurements t") == before
+    assert _scalar(url, "select to_regclass('raw.eppgbm_measurements_unpartitioned')") is None
 
 
 def test_cleaned_values_reach_raw_with_lineage(tmp_path: Path, fresh_database_url: str) -> None:

@@ -77,6 +77,24 @@ class EppgbmLoader(FileLoader):
             raise UnreadableFile(f"unsupported file type {path.suffix or '(none)'}")
         result.file_format = sniff_format(path)
 
+    def settled_tables(self, report: IngestReport) -> list[str]:
+        """Tonight's rows in their month's partition, then those partitions, the parent's statistics and the quarantine.
+
+        Rows whose month had no partition yet landed in the default one: raw.eppgbm_partition_months()
+        (SECURITY DEFINER, sql/002_raw_eppgbm.sql) gives each such month its own. Only the partitions
+        holding tonight's batch are vacuumed; the parent is analysed alone (ONLY), its statistics a
+        sample across the partitions, so the settling grows with the night's rows, not the months.
+        """
+        if not any(f.status == "loaded" for f in report.files):
+            return []
+        made = self.connection.execute("select raw.eppgbm_partition_months()").fetchone()[0]
+        if made:
+            log.info("e-PPGBM: %d new monthly partition(s) of raw.eppgbm_measurements", made)
+        touched = [name for (name,) in self.connection.execute(
+            "select distinct tableoid::regclass::text from raw.eppgbm_measurements where batch_id = %s order by 1",
+            (report.batch_id,))]
+        return [*touched, "only raw.eppgbm_measurements", "raw.eppgbm_quarantine"]
+
     def forget(self, name: str) -> None:
         """Delete the rows of the loaded version of a file (found through its batch: BRIN-indexed)."""
         self.connection.execute(

@@ -125,7 +125,7 @@ def record_file(connection: psycopg.Connection, source: str, run_id: str, result
     )  # fmt: skip
 
 
-def settle_loaded_tables(connection: psycopg.Connection, report: IngestReport, tables: tuple[str, ...]) -> None:
+def settle_loaded_tables(connection: psycopg.Connection, report: IngestReport, tables: tuple[str, ...] | list[str]) -> None:
     """VACUUM (ANALYZE) the raw tables a run wrote to, before dbt reads them (no-op when nothing loaded).
 
     Without it, what the next readers meet depends on autovacuum's timing (measured, issue 12):
@@ -140,7 +140,7 @@ def settle_loaded_tables(connection: psycopg.Connection, report: IngestReport, t
     VACUUM skips pages already all-visible, so a night costs in proportion to what it loaded.
     The connection must be in autocommit mode (VACUUM cannot run inside a transaction block).
     """
-    if not any(f.status == "loaded" for f in report.files):
+    if not tables or not any(f.status == "loaded" for f in report.files):
         return
     started = time.perf_counter()
     connection.execute(f"vacuum (analyze) {', '.join(tables)}")
@@ -184,6 +184,10 @@ class FileLoader:
     def copy_rows(self, path: Path, result: FileResult, batch_id: int) -> None:
         raise NotImplementedError
 
+    def settled_tables(self, report: IngestReport) -> list[str]:
+        """What `settle_loaded_tables` vacuums and analyses after the loads (after rows are in place)."""
+        return list(self.TABLES)
+
     def forget(self, name: str) -> None:
         """Delete the rows of the loaded version of file `name`."""
         for table in self.TABLES:
@@ -225,7 +229,7 @@ class FileLoader:
             log.info("%s: %d file(s) skipped, already loaded with the same content", self.LABEL, skipped)
         with self.connection.transaction():
             self.connection.execute("update ops.load_batches set finished_at = now() where batch_id = %s", (batch_id,))
-        settle_loaded_tables(self.connection, report, self.TABLES)
+        settle_loaded_tables(self.connection, report, self.settled_tables(report))
         return report
 
     def load_file(self, path: Path, batch_id: int) -> FileResult:
