@@ -223,7 +223,7 @@ def _tables(conn: psycopg.Connection, schema: str) -> list[str]:
         select c.relname
         from pg_class as c
         join pg_namespace as n on n.oid = c.relnamespace
-        where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm')
+        where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition
         order by c.relname
         """,
         (schema,),

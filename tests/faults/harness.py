@@ -147,9 +147,14 @@ def scalar(url: str, query: str, params: tuple = ()) -> object:
         return row[0] if row else None
 
 
+# Tables of a schema, a partitioned table once (not its partitions).
+TABLES_IN_SCHEMA = ("select count(*) from pg_class as c join pg_namespace as n on n.oid = c.relnamespace"
+                    " where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition")
+
+
 def audit_tables(url: str, schema: str = "marts_audit") -> int:
     try:
-        return int(scalar(url, "select count(*) from pg_tables where schemaname = %s", (schema,)))
+        return int(scalar(url, TABLES_IN_SCHEMA, (schema,)))
     except psycopg.OperationalError:
         return 0
 
@@ -236,7 +241,8 @@ class MartsReader:
     @classmethod
     def query(cls) -> str:
         counts = ", ".join(f"(select count(*) from marts.{t})" for t in cls.TABLES)
-        return f"select (select count(*) from pg_tables where schemaname = 'marts'), {counts}"
+        tables = TABLES_IN_SCHEMA.replace("%s", "'marts'")
+        return f"select ({tables}), {counts}"
 
     def __enter__(self) -> MartsReader:
         self._thread.start()

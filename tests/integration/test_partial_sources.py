@@ -244,8 +244,9 @@ def audit_like_published(url: str) -> None:
         for audit, published in ((settings.marts_audit_schema(), "marts"), (settings.restricted_audit_schema(), "restricted")):
             connection.execute(f"drop schema if exists {audit} cascade")
             connection.execute(f"create schema {audit}")
-            for (table,) in connection.execute(
-                    "select tablename from pg_tables where schemaname = %s", (published,)).fetchall():
+            for (table,) in connection.execute(  # a partitioned table is copied whole, not partition by partition
+                    "select c.relname from pg_class as c join pg_namespace as n on n.oid = c.relnamespace"
+                    " where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition", (published,)).fetchall():
                 connection.execute(f"create table {audit}.{table} as table {published}.{table}")
 
 

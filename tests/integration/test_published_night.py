@@ -39,3 +39,28 @@ def test_a_clone_is_a_separate_copy(published_night) -> None:
         conn.execute("delete from ops.publish_log")
     with psycopg.connect(published_night.url) as conn:
         assert conn.execute("select count(*) from ops.publish_log").fetchone()[0] == 1
+
+
+def test_the_fact_tables_are_partitioned_by_month(published_night) -> None:
+    """Issue 9: a partition per month present (macros/partitioned_table.sql), named after the published table."""
+    facts = {"fct_anthropometry": "measurement_month", "fct_child_monthly": "month", "fct_household_risk_monthly": "month"}
+    with psycopg.connect(published_night.url) as conn:
+        for table, month in facts.items():
+            assert conn.execute("select relkind from pg_class where oid = %s::regclass",
+                                (f"marts.{table}",)).fetchone()[0] == "p", table
+            partitions = dict(conn.execute(
+                "select c.relname, pg_get_expr(c.relpartbound, c.oid) from pg_inherits as i"
+                " join pg_class as c on c.oid = i.inhrelid where i.inhparent = %s::regclass order by 1",
+                (f"marts.{table}",)).fetchall())
+            months = [m.strftime("%Y_%m") for (m,) in conn.execute(
+                f"select distinct date_trunc('month', {month})::date from marts.{table} order by 1")]
+            assert len(months) > 1 and sorted(partitions) == [f"{table}_{m}" for m in months], (table, partitions)
+            # every row sits in the partition of its month
+            misplaced = conn.execute(
+                f"select count(*) from marts.{table} t"
+                f" where tableoid::regclass::text <> 'marts.{table}_' || to_char({month}, 'YYYY_MM')").fetchone()[0]
+            assert misplaced == 0, table
+        # the analysts' query of a month reads that month's partition only
+        plan = "\n".join(row[0] for row in conn.execute(
+            "explain select count(*) from marts.fct_anthropometry where measurement_month = date '2026-10-01'"))
+    assert "fct_anthropometry_2026_10" in plan and "fct_anthropometry_2026_09" not in plan, plan
