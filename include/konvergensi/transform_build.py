@@ -85,7 +85,7 @@ def fail_when_its_tests_failed(context: dict[str, Any], result: Any = None) -> N
     Runs after the node's own status said success. Reads the producer's summary of the node's tests
     (pass or fail, pushed once all of them reported), and the build's failed nodes to name them.
     """
-    from airflow.exceptions import AirflowException
+    from airflow.sdk.exceptions import AirflowException
     from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
     from cosmos.operators._watcher.state import get_xcom_val, is_dbt_node_status_success
 

@@ -125,7 +125,7 @@ class NodeTaskContext:
 
 
 def test_a_node_task_fails_when_one_of_its_tests_failed_and_names_it(dag) -> None:
-    from airflow.exceptions import AirflowException
+    from airflow.sdk.exceptions import AirflowException
 
     node = "model.konvergensi.dim_child"
     tests = dag.get_task(f"transform.{PRODUCER_TASK}").tests_per_model[node]
